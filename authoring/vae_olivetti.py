@@ -1,0 +1,860 @@
+# %% [markdown]
+# # Autoencoder variacional con las caras Olivetti
+#
+# En este taller construirá, paso a paso, un **autoencoder variacional** (VAE) con TensorFlow y
+# Keras. Lo entrenará con 400 fotos de rostros, lo usará para reconstruir caras que nunca vio
+# y, al final, para transformar una cara en otra de forma gradual.
+#
+# ## Qué es un autoencoder
+#
+# Un autoencoder tiene dos redes:
+#
+# * el **codificador** (*encoder*) resume cada imagen $x$ de $64 \times 64 = 4096$ píxeles en
+#   un vector corto $z$, el **código latente**;
+# * el **decodificador** (*decoder*) intenta rehacer la imagen a partir de $z$.
+#
+# Como $z$ es mucho más pequeño que $x$, la red aprende a guardar solo lo esencial de una cara.
+
+# %% [markdown]
+# ## Qué cambia en un autoencoder variacional
+#
+# En un VAE el codificador no devuelve un punto, sino una **distribución normal** para $z$:
+# una media $\mu(x)$ y una log-varianza $\log \sigma^2(x)$,
+#
+# $$q(z \mid x) = \mathcal{N}\big(z;\ \mu(x),\ \operatorname{diag} \sigma^2(x)\big).$$
+#
+# El decodificador da, para cada píxel, la probabilidad de que esté «encendido»: un modelo de
+# Bernoulli $p(x \mid z)$ cuyos parámetros son $\hat{x} = \operatorname{sigmoid}(\text{logits})$.
+# Sobre $z$ suponemos la distribución *a priori* $p(z) = \mathcal{N}(0, I)$.
+#
+# Se entrena maximizando la **cota inferior de la evidencia** (ELBO):
+#
+# $$\log p(x) \;\ge\; \mathcal{L}(x) \;=\;
+#   \mathbb{E}_{q(z \mid x)}\big[\log p(x \mid z)\big]
+#   \;-\; D_{\mathrm{KL}}\big(q(z \mid x)\,\|\,p(z)\big).$$
+#
+# El primer término pide reconstrucciones fieles; el segundo mantiene los códigos cerca de
+# $\mathcal{N}(0, I)$, y eso es lo que permite **generar** caras nuevas e **interpolar** entre
+# caras.
+
+# %% [markdown]
+# ## Lo que va a construir
+#
+# | Parte | Función | Puntos |
+# |---|---|---|
+# | 1 | `data_generator`: divide los datos y crea los `tf.data.Dataset` | 10 |
+# | 2 | `build_encoder`: el codificador convolucional | 15 |
+# | 3 | `build_decoder`: el decodificador con convoluciones transpuestas | 15 |
+# | 4 | `vae_loss`: el ELBO negativo | 20 |
+# | 5 | `train_vae`: el ciclo de entrenamiento | 15 |
+# | 6 | `reconstruct_faces`: reconstruir caras | 10 |
+# | 7 | `face_interpolation`: transformar una cara en otra | 15 |
+# | | **Total** | **100** |
+#
+# **Cómo trabajar**
+#
+# * Escriba su código solo donde dice `# SU CÓDIGO AQUÍ` y borre la línea
+#   `raise NotImplementedError()`.
+# * No cambie el nombre ni los argumentos de las funciones.
+# * Después de cada función ejecute su celda de pruebas. Las pruebas visibles le ayudan; al
+#   calificar se ejecutan además pruebas ocultas que revisan cada condición del enunciado.
+# * Cada parte se califica por separado: un error en una parte no le quita puntos en otra.
+# * Antes de entregar, use *Restart Kernel and Run All Cells* o el botón **Validate**.
+
+# %% [markdown]
+# ## Preparación
+
+# %% nbgrader={"grade": false, "grade_id": "importaciones", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import contextlib
+import logging
+import os
+import warnings
+
+# Silenciamos los mensajes internos y los avisos de TensorFlow: no cambian ningún resultado,
+# y al calificar un aviso impreso en una celda de pruebas contaría como error.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+warnings.filterwarnings("ignore")
+
+
+@contextlib.contextmanager
+def sin_mensajes_de_sistema():
+    """Oculta lo que las bibliotecas escriben directamente en la salida de errores del
+    sistema (al importarse, TensorFlow avisa de que no hay GPU)."""
+    copia = os.dup(2)
+    with open(os.devnull, "w") as nulo:
+        os.dup2(nulo.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(copia, 2)
+            os.close(copia)
+
+
+with sin_mensajes_de_sistema():
+    import tensorflow as tf
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import fetch_olivetti_faces
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+tf.get_logger().setLevel(logging.ERROR)
+
+# nbgrader define NBGRADER_EXECUTION al calificar: entonces la vitrina final entrena poco.
+EN_CALIFICACION = "NBGRADER_EXECUTION" in os.environ
+print("TensorFlow", tf.__version__)
+
+# %% [markdown]
+# ## Los datos
+#
+# Usamos la base de rostros Olivetti (AT&T Laboratories Cambridge): 400 fotos en escala de
+# grises de 40 personas, 10 fotos por persona. Cada foto mide $64 \times 64$ píxeles con
+# valores entre 0 y 1. Las reorganizamos en un arreglo de forma `(400, 64, 64, 1)`: el último
+# eje es el único canal de color.
+
+# %% nbgrader={"grade": false, "grade_id": "datos", "locked": true, "schema_version": 3, "solution": false, "task": false}
+try:
+    faces = fetch_olivetti_faces(shuffle=True, random_state=55)
+except OSError:
+    raise RuntimeError(
+        "No se pudieron descargar las caras Olivetti: conéctese a internet o defina la variable "
+        "de entorno SCIKIT_LEARN_DATA con la carpeta que contiene olivetti_py3.pkz."
+    ) from None
+
+X, y = faces.data, faces.target
+X = X.reshape(400, 64, 64, 1)
+print("X:", X.shape, X.dtype, "| valores entre", X.min(), "y", X.max())
+
+# %% nbgrader={"grade": false, "grade_id": "figura_datos", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8):
+    """Dibuja una rejilla de caras en escala de grises."""
+    imagenes = np.asarray(imagenes).reshape(-1, 64, 64)
+    filas = int(np.ceil(len(imagenes) / columnas))
+    figura, ejes = plt.subplots(filas, columnas, figsize=(1.6 * columnas, 1.8 * filas),
+                                squeeze=False)
+    for k, eje in enumerate(ejes.flat):
+        eje.axis("off")
+        if k < len(imagenes):
+            eje.imshow(imagenes[k], cmap="gray", vmin=0, vmax=1)
+            if titulos is not None:
+                eje.set_title(titulos[k], fontsize=9)
+    figura.suptitle(titulo)
+    figura.tight_layout()
+    plt.show()
+
+
+mostrar_caras(X[:16], [f"persona {p}" for p in y[:16]],
+              "Dieciséis fotos del conjunto Olivetti")
+
+# %% [markdown]
+# ## Material para las pruebas
+#
+# Las pruebas visibles de cada parte usan estas imágenes aleatorias y unos modelos «de juguete»
+# diminutos (no son los de las partes 2 y 3). Así cada parte se prueba sola: si una función
+# anterior aún falla, las pruebas de las demás siguen funcionando.
+
+# %% nbgrader={"grade": false, "grade_id": "material_pruebas", "locked": true, "schema_version": 3, "solution": false, "task": false}
+X_prueba = np.random.default_rng(0).uniform(size=(50, 64, 64, 1)).astype("float32")
+
+
+def modelos_de_juguete(latent_dim=2, ceros=False):
+    """Encoder (Flatten + dos Dense) y decoder (Dense + Reshape) diminutos.
+
+    Con ceros=True todos los pesos valen 0: el encoder da z_mean = z_log_var = 0 y el decoder
+    da logits 0 (probabilidad 0.5 en cada píxel).
+    """
+    capas = tf.keras.layers
+    inicial = "zeros" if ceros else "glorot_uniform"
+    entrada = tf.keras.Input(shape=(64, 64, 1))
+    plano = capas.Flatten()(entrada)
+    encoder = tf.keras.Model(entrada, [capas.Dense(latent_dim, kernel_initializer=inicial)(plano),
+                                       capas.Dense(latent_dim, kernel_initializer=inicial)(plano)])
+    decoder = tf.keras.Sequential([tf.keras.Input(shape=(latent_dim,)),
+                                   capas.Dense(64 * 64, kernel_initializer=inicial),
+                                   capas.Reshape((64, 64, 1))])
+    return encoder, decoder
+
+
+def perdida_de_juguete(encoder, decoder, x):
+    """Error cuadrático de reconstrucción más un pequeño castigo a los códigos: una pérdida
+    sencilla (no es la de la parte 4) que da gradientes a todos los pesos."""
+    z_mean, z_log_var = encoder(x)
+    castigo = tf.reduce_mean(z_mean ** 2 + z_log_var ** 2)
+    return tf.reduce_mean((tf.sigmoid(decoder(z_mean)) - x) ** 2) + 1e-3 * castigo
+
+
+def entrenar_con_perdida_de_juguete(encoder, decoder, dataset, epochs):
+    """Llama a su train_vae con perdida_de_juguete en lugar de su vae_loss (y luego la restaura),
+    para que las pruebas de la parte 5 no dependan de la parte 4."""
+    global vae_loss
+    vae_loss_original = vae_loss
+    vae_loss = perdida_de_juguete
+    try:
+        return train_vae(encoder, decoder, dataset, epochs)
+    finally:
+        vae_loss = vae_loss_original
+
+
+def pesos_planos(modelo):
+    return np.concatenate([w.numpy().ravel() for w in modelo.weights])
+
+# %% [markdown]
+# ## Parte 1. Conjuntos de entrenamiento y prueba (10 puntos)
+#
+# Complete `data_generator(X, test_size, batch_size)`. Recibe el arreglo de imágenes `X`, la
+# proporción `test_size` de imágenes que van a prueba (por ejemplo `0.2`) y el tamaño de lote
+# `batch_size`. Devuelve `(train_dataset, test_dataset)`, dos `tf.data.Dataset`.
+#
+# Condiciones:
+#
+# 0. Al comienzo, fije las semillas con `np.random.seed(0)` y `tf.keras.utils.set_random_seed(0)`.
+# 1. Divida con `train_test_split` de scikit-learn, con `test_size` y `random_state=42`.
+# 2. Cree `train_dataset` a partir del conjunto de entrenamiento con
+#    `tf.data.Dataset.from_tensor_slices`.
+# 3. Mezcle `train_dataset` con `shuffle` y luego divídalo en lotes de `batch_size` con `batch`.
+# 4. Cree `test_dataset` a partir del conjunto de prueba con `tf.data.Dataset.from_tensor_slices`.
+# 5. Mezcle `test_dataset` con `shuffle` y luego divídalo en lotes de `batch_size` con `batch`.
+#
+# Use un `buffer_size` de `shuffle` al menos tan grande como el conjunto (por ejemplo 1000), así
+# la mezcla es completa.
+
+# %% nbgrader={"grade": false, "grade_id": "data_generator", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def data_generator(X, test_size, batch_size):
+    ### BEGIN SOLUTION
+    np.random.seed(0)
+    tf.keras.utils.set_random_seed(0)
+
+    X_train, X_test = train_test_split(X, test_size=test_size, random_state=42)
+
+    train_dataset = tf.data.Dataset.from_tensor_slices(X_train)
+    train_dataset = train_dataset.shuffle(buffer_size=1000).batch(batch_size)
+
+    test_dataset = tf.data.Dataset.from_tensor_slices(X_test)
+    test_dataset = test_dataset.shuffle(buffer_size=1000).batch(batch_size)
+    ### END SOLUTION
+    return train_dataset, test_dataset
+
+# %% nbgrader={"grade": true, "grade_id": "test_data_generator_tipos", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Devuelve dos tf.data.Dataset cuyos lotes son imágenes (lote, 64, 64, 1) en float32.
+train_prueba, test_prueba = data_generator(X_prueba, test_size=0.2, batch_size=8)
+assert isinstance(train_prueba, tf.data.Dataset) and isinstance(test_prueba, tf.data.Dataset), (
+    f"Se esperaban dos tf.data.Dataset; se encontró {type(train_prueba).__name__} y "
+    f"{type(test_prueba).__name__}.")
+lote = next(iter(train_prueba))
+assert tuple(lote.shape) == (8, 64, 64, 1) and lote.dtype == tf.float32, (
+    f"El primer lote debería tener forma (8, 64, 64, 1) y tipo float32; tiene "
+    f"{tuple(lote.shape)} y {lote.dtype.name}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_data_generator_tipos", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_data_generator_division", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Divide con train_test_split(X, test_size=test_size, random_state=42).
+train_prueba, test_prueba = data_generator(X_prueba, test_size=0.2, batch_size=8)
+n_train = sum(len(lote) for lote in train_prueba)
+n_test = sum(len(lote) for lote in test_prueba)
+assert (n_train, n_test) == (40, 10), (
+    f"Con 50 imágenes y test_size=0.2 se esperaban 40 de entrenamiento y 10 de prueba; se "
+    f"encontraron {n_train} y {n_test}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_data_generator_division", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_data_generator_lotes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Divide en lotes de batch_size (el último puede ser más pequeño).
+train_prueba, test_prueba = data_generator(X_prueba, test_size=0.2, batch_size=16)
+tamanos = [len(lote) for lote in train_prueba]
+assert tamanos == [16, 16, 8], (
+    f"Con 40 imágenes de entrenamiento y batch_size=16 se esperaban lotes [16, 16, 8]; se "
+    f"encontraron {tamanos}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_data_generator_lotes", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_data_generator_mezcla", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Mezcla con shuffle antes de dividir en lotes.
+X_train_sin_mezclar, _ = train_test_split(X_prueba, test_size=0.2, random_state=42)
+train_prueba, _ = data_generator(X_prueba, test_size=0.2, batch_size=40)
+orden = next(iter(train_prueba)).numpy()
+assert not np.array_equal(orden, X_train_sin_mezclar), (
+    "El conjunto de entrenamiento sale en el mismo orden que train_test_split: falta mezclarlo "
+    "con shuffle.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_data_generator_mezcla", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Parte 2. El codificador (15 puntos)
+#
+# Complete `build_encoder(latent_dim)`. Debe devolver un `tf.keras.Model` que recibe imágenes
+# de $64 \times 64 \times 1$ y devuelve dos vectores de tamaño `latent_dim`: `[z_mean, z_log_var]`.
+#
+# Condiciones:
+#
+# 1. Una entrada de forma `(64, 64, 1)`.
+# 2. `Conv2D` con 16 filtros, kernel `(5, 5)`, strides `(2, 2)`, padding `"same"` y activación
+#    `"relu"`, conectada a la entrada.
+# 3. `Conv2D` con 32 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`,
+#    conectada a la anterior.
+# 4. `Conv2D` con 64 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
+# 5. `Conv2D` con 128 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
+# 6. Una capa `Flatten` sobre la salida de la cuarta `Conv2D`.
+# 7. Dos capas `Dense` separadas de `latent_dim` unidades (sin activación), ambas conectadas
+#    al `Flatten`: son `z_mean` y `z_log_var`.
+#
+# Cada convolución con strides 2 reduce el lado a la mitad: $64 \to 32 \to 16 \to 8 \to 4$.
+
+# %% nbgrader={"grade": false, "grade_id": "build_encoder", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def build_encoder(latent_dim):
+    ### BEGIN SOLUTION
+    inputs = tf.keras.layers.Input(shape=(64, 64, 1))
+    x = tf.keras.layers.Conv2D(16, (5, 5), strides=(2, 2), padding="same", activation="relu")(inputs)
+    x = tf.keras.layers.Conv2D(32, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2D(64, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2D(128, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Flatten()(x)
+    z_mean = tf.keras.layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = tf.keras.layers.Dense(latent_dim, name="z_log_var")(x)
+    encoder = tf.keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+    ### END SOLUTION
+    return encoder
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_encoder_forma", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Recibe (64, 64, 1) y devuelve [z_mean, z_log_var], cada uno de tamaño latent_dim.
+encoder_prueba = build_encoder(2)
+assert isinstance(encoder_prueba, tf.keras.Model), (
+    f"build_encoder debe devolver un tf.keras.Model; devolvió {type(encoder_prueba).__name__}.")
+salidas = encoder_prueba(X_prueba[:3])
+formas = [tuple(s.shape) for s in salidas]
+assert formas == [(3, 2), (3, 2)], (
+    f"Con latent_dim=2 y 3 imágenes se esperaban dos salidas de forma (3, 2); se encontró {formas}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_encoder_forma", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_encoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Cuatro Conv2D (filtros, kernel, strides, padding) y dos Dense de latent_dim unidades.
+encoder_prueba = build_encoder(2)
+convs = [capa for capa in encoder_prueba.layers if isinstance(capa, tf.keras.layers.Conv2D)]
+filtros = [capa.filters for capa in convs]
+assert filtros == [16, 32, 64, 128], (
+    f"Se esperaban cuatro Conv2D con 16, 32, 64 y 128 filtros; se encontró {filtros}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_encoder_capas", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_encoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Activaciones y conexiones: el encoder calcula lo que describen las condiciones.
+encoder_prueba = build_encoder(2)
+parametros = encoder_prueba.count_params()
+assert parametros == 105_604, (
+    f"Con latent_dim=2 el encoder debería tener 105604 parámetros; tiene {parametros}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_encoder_conexiones", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Parte 3. El decodificador (15 puntos)
+#
+# Complete `build_decoder(latent_dim)`. Debe devolver un `tf.keras.Model` que recibe un vector
+# de tamaño `latent_dim` y devuelve una imagen de $64 \times 64 \times 1$ en forma de
+# **logits** (números reales; la sigmoide se aplica después).
+#
+# Condiciones:
+#
+# 1. Una entrada de tamaño `latent_dim`.
+# 2. `Dense` con `4 * 4 * 128` unidades y activación `"relu"`, conectada a la entrada.
+# 3. `Reshape` de la salida de la `Dense` a la forma `(4, 4, 128)`.
+# 4. `Conv2DTranspose` con 128 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"` y
+#    activación `"relu"`, conectada al `Reshape`.
+# 5. `Conv2DTranspose` con 64 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
+# 6. `Conv2DTranspose` con 32 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
+# 7. `Conv2DTranspose` con 16 filtros, kernel `(5, 5)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
+# 8. Una última `Conv2DTranspose` con 1 filtro, kernel `(3, 3)`, padding `"same"` y **sin
+#    activación**, conectada a la salida de la **cuarta** `Conv2DTranspose`.
+#
+# Cada convolución transpuesta con strides 2 duplica el lado: $4 \to 8 \to 16 \to 32 \to 64$.
+# (El enunciado original conectaba la última capa a la tercera; eso daría imágenes de
+# $32 \times 32$.)
+
+# %% nbgrader={"grade": false, "grade_id": "build_decoder", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def build_decoder(latent_dim):
+    ### BEGIN SOLUTION
+    inputs = tf.keras.layers.Input(shape=(latent_dim,))
+    x = tf.keras.layers.Dense(4 * 4 * 128, activation="relu")(inputs)
+    x = tf.keras.layers.Reshape((4, 4, 128))(x)
+    x = tf.keras.layers.Conv2DTranspose(128, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2DTranspose(64, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2DTranspose(32, (3, 3), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2DTranspose(16, (5, 5), strides=(2, 2), padding="same", activation="relu")(x)
+    x = tf.keras.layers.Conv2DTranspose(1, (3, 3), padding="same")(x)
+    decoder = tf.keras.Model(inputs, x, name="decoder")
+    ### END SOLUTION
+    return decoder
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_decoder_forma", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Recibe vectores de tamaño latent_dim y devuelve imágenes (64, 64, 1).
+decoder_prueba = build_decoder(2)
+assert isinstance(decoder_prueba, tf.keras.Model), (
+    f"build_decoder debe devolver un tf.keras.Model; devolvió {type(decoder_prueba).__name__}.")
+forma = tuple(decoder_prueba(tf.zeros((3, 2))).shape)
+assert forma == (3, 64, 64, 1), (
+    f"Con 3 vectores latentes se esperaba una salida (3, 64, 64, 1); se encontró {forma}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_decoder_forma", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_decoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Una Dense de 4*4*128 unidades y cinco Conv2DTranspose (filtros, kernel, strides, padding).
+decoder_prueba = build_decoder(2)
+transpuestas = [capa for capa in decoder_prueba.layers
+                if isinstance(capa, tf.keras.layers.Conv2DTranspose)]
+filtros = [capa.filters for capa in transpuestas]
+assert filtros == [128, 64, 32, 16, 1], (
+    f"Se esperaban cinco Conv2DTranspose con 128, 64, 32, 16 y 1 filtros; se encontró {filtros}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_decoder_capas", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_build_decoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Activaciones y conexiones: la última capa sale de la cuarta Conv2DTranspose y da logits.
+decoder_prueba = build_decoder(2)
+parametros = decoder_prueba.count_params()
+assert parametros == 258_945, (
+    f"Con latent_dim=2 el decoder debería tener 258945 parámetros; tiene {parametros}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_build_decoder_conexiones", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Parte 4. La función de pérdida (20 puntos)
+#
+# Estas dos funciones ya están hechas; úselas.
+#
+# * `log_normal_pdf(sample, mean, logvar)` calcula $\log \mathcal{N}(\text{sample};\ \text{mean},\
+#   e^{\text{logvar}})$ sumando sobre el eje 1 (las dimensiones latentes).
+# * `reparameterize(mean, logvar)` toma una muestra $z = \mu + \sigma \odot \varepsilon$ con
+#   $\varepsilon \sim \mathcal{N}(0, I)$ y $\sigma = e^{\text{logvar}/2}$. Es el **truco de
+#   reparametrización**: el azar queda en $\varepsilon$ y los gradientes pasan por $\mu$ y
+#   $\sigma$.
+
+# %% nbgrader={"grade": false, "grade_id": "funciones_dadas", "locked": true, "schema_version": 3, "solution": false, "task": false}
+def log_normal_pdf(sample, mean, logvar, raxis=1):
+    """Logaritmo de la densidad normal de `sample`, sumado sobre el eje `raxis`."""
+    log2pi = tf.math.log(2. * np.pi)
+    return tf.reduce_sum(
+        -.5 * ((sample - mean) ** 2. * tf.exp(-logvar) + logvar + log2pi),
+        axis=raxis)
+
+
+def reparameterize(mean, logvar):
+    """Muestra z = mean + exp(logvar / 2) * eps con eps normal estándar."""
+    eps = tf.random.normal(shape=mean.shape)
+    return eps * tf.exp(logvar * .5) + mean
+
+# %% [markdown]
+# Complete `vae_loss(encoder, decoder, x)`: devuelve el **ELBO negativo promediado sobre el
+# lote**, un escalar.
+#
+# Condiciones:
+#
+# 1. Con el codificador, obtenga `mean` y `logvar` de $q(z \mid x)$.
+# 2. Con `reparameterize`, obtenga una muestra `z`, y decodifíquela con `decoder`: son los
+#    logits de $p(x \mid z)$.
+# 3. Calcule la pérdida con una muestra de $z$ por imagen:
+#
+# $$-\mathcal{L}(x) \approx
+#   \underbrace{-\log p(x \mid z)}_{\text{reconstrucción}}
+#   \;\underbrace{-\,\log p(z) + \log q(z \mid x)}_{\text{KL estimado}}$$
+#
+# * **Reconstrucción**: $-\log p(x \mid z) = -\sum_i \big[x_i \log \hat{x}_i +
+#   (1 - x_i)\log(1 - \hat{x}_i)\big]$, la entropía cruzada sigmoide **sumada sobre todos los
+#   píxeles**: `tf.nn.sigmoid_cross_entropy_with_logits(logits=..., labels=x)`.
+# * **KL**: $\log q(z \mid x) - \log p(z)$ con `log_normal_pdf(z, mean, logvar)` y
+#   `log_normal_pdf(z, 0., 0.)`. (La forma cerrada
+#   $-\tfrac12\sum_j\big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big)$ también es correcta.)
+# * Devuelva el promedio sobre las imágenes del lote de reconstrucción + KL.
+
+# %% nbgrader={"grade": false, "grade_id": "vae_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def vae_loss(encoder, decoder, x):
+    ### BEGIN SOLUTION
+    mean, logvar = encoder(x)
+    z = reparameterize(mean, logvar)
+    x_logit = decoder(z)
+    cross_ent = tf.nn.sigmoid_cross_entropy_with_logits(logits=x_logit, labels=x)
+    logpx_z = -tf.reduce_sum(cross_ent, axis=[1, 2, 3])
+    logpz = log_normal_pdf(z, 0., 0.)
+    logqz_x = log_normal_pdf(z, mean, logvar)
+    loss = -tf.reduce_mean(logpx_z + logpz - logqz_x)
+    ### END SOLUTION
+    return loss
+
+# %% nbgrader={"grade": true, "grade_id": "test_vae_loss_reconstruccion", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Reconstrucción: con z_mean = z_log_var = 0 el KL vale 0, y con logits 0 cada píxel aporta
+# log 2, así que la pérdida es 4096 * log 2.
+encoder_j, decoder_j = modelos_de_juguete(ceros=True)
+perdida = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
+esperada = 64 * 64 * np.log(2)
+assert abs(perdida - esperada) < 1e-2, (
+    f"Con logits 0 y KL 0 se esperaba 4096·log 2 = {esperada:.2f}; se obtuvo {perdida:.2f}. "
+    "¿Sumó la entropía cruzada sobre todos los píxeles y promedió sobre el lote?")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_vae_loss_reconstruccion", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_vae_loss_kl", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# KL: devuelve un escalar finito.
+encoder_j, decoder_j = modelos_de_juguete()
+perdida = vae_loss(encoder_j, decoder_j, X_prueba[:4])
+assert tf.is_tensor(perdida) and perdida.shape.rank == 0, (
+    f"vae_loss debe devolver un tf.Tensor escalar; devolvió {type(perdida).__name__} con forma "
+    f"{getattr(perdida, 'shape', '?')}.")
+assert np.isfinite(float(perdida)), f"La pérdida debe ser un número finito; es {float(perdida)}."
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_vae_loss_kl", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_vae_loss_valor", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
+# Valor completo: reconstrucción + KL con z muestreado, promediado sobre el lote.
+encoder_j, decoder_j = modelos_de_juguete()
+perdida = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
+assert perdida > 0, f"El ELBO negativo de estas imágenes debería ser positivo; es {perdida:.2f}."
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_vae_loss_valor", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Compruebe su pérdida con semilla fija, como en el enunciado original. Con
+# `tf.keras.utils.set_random_seed(5)` los pesos iniciales y el ruido son siempre los mismos;
+# con la solución correcta la pérdida queda cerca de 2839 (unos $4096 \log 2$: un modelo sin
+# entrenar duda en cada píxel). Esta celda no se califica.
+
+# %% nbgrader={"grade": false, "grade_id": "perdida_con_semilla", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+tf.keras.utils.set_random_seed(5)
+encoder_test = build_encoder(2)
+decoder_test = build_decoder(2)
+random_image = tf.random.normal([1, 64, 64, 1], 0, 1, tf.float32, seed=1)
+print("Imagen aleatoria:\n", random_image[0, 0:3, 0:3, 0].numpy().round(4))
+test_loss = vae_loss(encoder_test, decoder_test, random_image)
+print(f"Pérdida de prueba: {float(test_loss):.1f}")
+
+# %% [markdown]
+# ## Parte 5. Entrenamiento (15 puntos)
+#
+# Complete `train_vae(encoder, decoder, train_dataset, epochs)`: entrena el VAE y devuelve
+# `(encoder, decoder)`.
+#
+# Condiciones:
+#
+# 1. Cree **dentro de la función** un optimizador `tf.keras.optimizers.Adam` con tasa de
+#    aprendizaje `1e-3`.
+# 2. En cada lote de `train_dataset`, calcule `vae_loss` dentro de un `tf.GradientTape`, obtenga
+#    los gradientes respecto a las variables entrenables del encoder **y** del decoder, y
+#    aplíquelos con el optimizador: una actualización por lote.
+# 3. Recorra `train_dataset` durante `epochs` épocas.
+#
+# **Consejo (opcional).** Si pone el paso de un lote en una función decorada con `@tf.function`,
+# TensorFlow la compila en un grafo la primera vez y el entrenamiento se acelera mucho: en las
+# máquinas del curso una época pasa de 1.0 s a 0.28 s (unas 3.5 veces más rápido).
+
+# %% nbgrader={"grade": false, "grade_id": "train_vae", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def train_vae(encoder, decoder, train_dataset, epochs):
+    ### BEGIN SOLUTION
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+
+    @tf.function(reduce_retracing=True)
+    def train_step(x):
+        with tf.GradientTape() as tape:
+            loss = vae_loss(encoder, decoder, x)
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    for _ in range(epochs):
+        for x in train_dataset:
+            train_step(x)
+    ### END SOLUTION
+    return encoder, decoder
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_vae_actualiza", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# Actualiza los pesos del encoder y del decoder.
+encoder_j, decoder_j = modelos_de_juguete()
+antes_encoder, antes_decoder = pesos_planos(encoder_j), pesos_planos(decoder_j)
+datos = tf.data.Dataset.from_tensor_slices(X_prueba[:8]).batch(4)
+encoder_j, decoder_j = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 1)
+assert not np.array_equal(pesos_planos(encoder_j), antes_encoder), (
+    "Tras una época los pesos del encoder no cambiaron.")
+assert not np.array_equal(pesos_planos(decoder_j), antes_decoder), (
+    "Tras una época los pesos del decoder no cambiaron.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_train_vae_actualiza", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_vae_adam", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# Usa Adam con tasa de aprendizaje 1e-3 y devuelve (encoder, decoder).
+encoder_j, decoder_j = modelos_de_juguete()
+datos = tf.data.Dataset.from_tensor_slices(X_prueba[:4]).batch(4)
+resultado = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 1)
+assert isinstance(resultado, tuple) and len(resultado) == 2, (
+    f"train_vae debe devolver la tupla (encoder, decoder); devolvió {type(resultado).__name__}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_train_vae_adam", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_train_vae_pasos", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+# Una actualización por lote durante epochs épocas (con epochs=0 no cambia nada).
+encoder_j, decoder_j = modelos_de_juguete()
+antes = pesos_planos(decoder_j)
+datos = tf.data.Dataset.from_tensor_slices(X_prueba[:8]).batch(4)
+encoder_j, decoder_j = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 0)
+assert np.array_equal(pesos_planos(decoder_j), antes), "Con epochs=0 los pesos no deben cambiar."
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_train_vae_pasos", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Parte 6. Reconstruir caras (10 puntos)
+#
+# Complete `reconstruct_faces(encoder, decoder, test_image)`: devuelve la cara reconstruida,
+# un `tf.Tensor` con la misma forma que `test_image`. Debe servir para una imagen
+# `(1, 64, 64, 1)` y para un lote `(n, 64, 64, 1)`.
+#
+# Condiciones:
+#
+# 1. Use las funciones anteriores.
+# 2. Con el codificador obtenga la media y la log-varianza de $q(z \mid x)$.
+# 3. Con `reparameterize` tome una muestra latente $z$.
+# 4. Decodifique $z$ y aplique `tf.sigmoid` para llevar los logits a píxeles entre 0 y 1.
+
+# %% nbgrader={"grade": false, "grade_id": "reconstruct_faces", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def reconstruct_faces(encoder, decoder, test_image):
+    ### BEGIN SOLUTION
+    mean, logvar = encoder(test_image)
+    z = reparameterize(mean, logvar)
+    reconstructed_face = tf.sigmoid(decoder(z))
+    ### END SOLUTION
+    return reconstructed_face
+
+# %% nbgrader={"grade": true, "grade_id": "test_reconstruct_faces_forma", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Misma forma que la entrada, para una imagen y para un lote.
+encoder_j, decoder_j = modelos_de_juguete()
+for cantidad in (1, 3):
+    forma = tuple(reconstruct_faces(encoder_j, decoder_j, X_prueba[:cantidad]).shape)
+    assert forma == (cantidad, 64, 64, 1), (
+        f"Para una entrada ({cantidad}, 64, 64, 1) se esperaba la misma forma; se obtuvo {forma}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_reconstruct_faces_forma", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_reconstruct_faces_valores", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
+# Píxeles entre 0 y 1: sigmoid(decoder(reparameterize(encoder(imagen)))).
+encoder_j, decoder_j = modelos_de_juguete()
+cara = reconstruct_faces(encoder_j, decoder_j, X_prueba[:2]).numpy()
+assert cara.min() >= 0 and cara.max() <= 1, (
+    f"Los píxeles deben estar entre 0 y 1; van de {cara.min():.2f} a {cara.max():.2f}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_reconstruct_faces_valores", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Parte 7. Transformar una cara en otra (15 puntos)
+#
+# Complete `face_interpolation(encoder, decoder, face1, face2, num_steps)`: devuelve una
+# **lista** de `num_steps` caras que van de `face1` a `face2`.
+#
+# Condiciones:
+#
+# 1. Use las funciones anteriores.
+# 2. Codifique `face1` y `face2`: obtiene $(\mu_1, \log\sigma^2_1)$ y $(\mu_2, \log\sigma^2_2)$.
+# 3. Para cada $\alpha$ de `np.linspace(0, 1, num_steps)` interpole linealmente **la media y
+#    la log-varianza**:
+#
+# $$\mu_\alpha = (1 - \alpha)\,\mu_1 + \alpha\,\mu_2, \qquad
+#   \log\sigma^2_\alpha = (1 - \alpha)\,\log\sigma^2_1 + \alpha\,\log\sigma^2_2.$$
+#
+# 4. Con cada pareja $(\mu_\alpha, \log\sigma^2_\alpha)$ reconstruya una cara como en la
+#    parte 6: `reparameterize`, `decoder` y `tf.sigmoid`.
+# 5. Guarde las caras en orden en una lista: la primera sale de `face1` ($\alpha = 0$) y la
+#    última de `face2` ($\alpha = 1$).
+
+# %% nbgrader={"grade": false, "grade_id": "face_interpolation", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def face_interpolation(encoder, decoder, face1, face2, num_steps):
+    ### BEGIN SOLUTION
+    mean1, logvar1 = encoder(face1)
+    mean2, logvar2 = encoder(face2)
+    faces = []
+    for alpha in np.linspace(0, 1, num_steps):
+        alpha = float(alpha)
+        mean = mean1 * (1 - alpha) + mean2 * alpha
+        logvar = logvar1 * (1 - alpha) + logvar2 * alpha
+        z = reparameterize(mean, logvar)
+        faces.append(tf.sigmoid(decoder(z)))
+    ### END SOLUTION
+    return faces
+
+# %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_lista", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Devuelve una lista de num_steps caras de 64x64.
+encoder_j, decoder_j = modelos_de_juguete()
+caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 5)
+assert isinstance(caras, list) and len(caras) == 5, (
+    f"Con num_steps=5 se esperaba una lista de 5 caras; se obtuvo {type(caras).__name__} de "
+    f"longitud {len(caras)}.")
+assert all(np.size(cara) == 64 * 64 for cara in caras), (
+    f"Cada cara debe tener 64x64 píxeles; las formas son {[np.shape(c) for c in caras]}.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_face_interpolation_lista", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_extremos", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+# La primera cara sale de face1 y la última de face2.
+encoder_j, decoder_j = modelos_de_juguete()
+caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 3)
+assert not np.array_equal(np.asarray(caras[0]), np.asarray(caras[-1])), (
+    "La primera y la última cara son iguales: deberían venir de face1 y de face2.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_face_interpolation_extremos", globals())
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_latente", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
+# Interpola en el espacio latente (media y log-varianza), no mezclando píxeles.
+encoder_j, decoder_j = modelos_de_juguete()
+caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 4)
+valores = [float(np.min(cara)) for cara in caras] + [float(np.max(cara)) for cara in caras]
+assert min(valores) >= 0 and max(valores) <= 1, (
+    "Cada cara debe ser una reconstrucción con tf.sigmoid: píxeles entre 0 y 1.")
+### BEGIN HIDDEN TESTS
+import calificador
+calificador.revisar("test_face_interpolation_latente", globals())
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Vitrina: su VAE con las caras Olivetti
+#
+# Ahora juntamos sus siete funciones: dividimos los datos, construimos un VAE con un espacio
+# latente de 8 dimensiones y lo entrenamos. Esta parte no se califica. Al calificar
+# (`EN_CALIFICACION`) se entrena solo 2 épocas para que la calificación sea rápida; en su
+# máquina entrena del todo.
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_entrenamiento", "locked": true, "schema_version": 3, "solution": false, "task": false}
+LATENT_DIM = 8
+EPOCAS = 2 if EN_CALIFICACION else 120
+EPOCAS_POR_BLOQUE = 2 if EN_CALIFICACION else 10
+
+train_dataset, test_dataset = data_generator(X, test_size=0.2, batch_size=32)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+
+tf.keras.utils.set_random_seed(1)
+encoder = build_encoder(LATENT_DIM)
+decoder = build_decoder(LATENT_DIM)
+
+
+def perdida_media(dataset):
+    return float(np.mean([float(vae_loss(encoder, decoder, lote)) for lote in dataset]))
+
+
+# Entrenamos por bloques de épocas para medir la pérdida a lo largo del entrenamiento.
+historia = {"época": [], "entrenamiento": [], "prueba": []}
+for epoca in range(EPOCAS_POR_BLOQUE, EPOCAS + 1, EPOCAS_POR_BLOQUE):
+    encoder, decoder = train_vae(encoder, decoder, train_dataset, EPOCAS_POR_BLOQUE)
+    historia["época"].append(epoca)
+    historia["entrenamiento"].append(perdida_media(train_dataset))
+    historia["prueba"].append(perdida_media(test_dataset))
+print(f"Tras {EPOCAS} épocas: pérdida de entrenamiento {historia['entrenamiento'][-1]:.1f}, "
+      f"de prueba {historia['prueba'][-1]:.1f}")
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_curva", "locked": true, "schema_version": 3, "solution": false, "task": false}
+plt.figure(figsize=(6, 3.5))
+plt.plot(historia["época"], historia["entrenamiento"], "o-", label="entrenamiento")
+plt.plot(historia["época"], historia["prueba"], "s-", label="prueba")
+plt.xlabel("época")
+plt.ylabel("ELBO negativo por imagen (nats)")
+plt.title("Curva de entrenamiento del VAE")
+plt.legend()
+plt.grid(alpha=0.3)
+plt.show()
+
+# %% [markdown]
+# ### Reconstrucciones de caras que el modelo no vio
+#
+# Arriba, caras del conjunto de prueba; abajo, lo que el VAE reconstruye a partir de su código
+# de 8 números.
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_reconstrucciones", "locked": true, "schema_version": 3, "solution": false, "task": false}
+originales = X_test[:8]
+reconstruidas = reconstruct_faces(encoder, decoder, originales).numpy()
+mostrar_caras(np.concatenate([originales, reconstruidas]),
+              ["original"] * 8 + ["reconstruida"] * 8,
+              "Caras de prueba (arriba) y sus reconstrucciones (abajo)")
+
+# %% [markdown]
+# ### De una persona a otra
+#
+# Interpolamos en el espacio latente entre dos personas distintas del conjunto de prueba.
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_interpolacion", "locked": true, "schema_version": 3, "solution": false, "task": false}
+i = 0
+j = int(np.flatnonzero(y_test != y_test[i])[0])
+pasos = face_interpolation(encoder, decoder, X_test[i:i + 1], X_test[j:j + 1], 8)
+mostrar_caras(np.concatenate([np.asarray(c) for c in pasos]),
+              [f"α = {a:.2f}" for a in np.linspace(0, 1, 8)],
+              f"Interpolación latente de la persona {y_test[i]} a la persona {y_test[j]}")
+
+# %% [markdown]
+# ### Caras nuevas
+#
+# Como el término KL acerca los códigos a $\mathcal{N}(0, I)$, podemos tomar $z$ al azar de
+# esa distribución y decodificarlo: son caras que no están en los datos.
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_muestras", "locked": true, "schema_version": 3, "solution": false, "task": false}
+tf.keras.utils.set_random_seed(7)
+z_nuevos = tf.random.normal((16, LATENT_DIM))
+mostrar_caras(tf.sigmoid(decoder(z_nuevos)).numpy(), None,
+              "Caras generadas con z ~ N(0, I)")
+
+# %% [markdown]
+# ### ¿Mejor que las *eigenfaces*?
+#
+# El análisis de componentes principales (PCA) también comprime cada cara en pocos números: es
+# el método clásico de las *eigenfaces*. Comparamos, en las caras de prueba, el error cuadrático
+# medio por píxel de tres reconstrucciones con el mismo tamaño de código: la cara promedio
+# (código vacío), PCA con 8 componentes y el VAE (decodificando la media $\mu(x)$, sin ruido).
+
+# %% nbgrader={"grade": false, "grade_id": "vitrina_pca", "locked": true, "schema_version": 3, "solution": false, "task": false}
+planos_train = X_train.reshape(len(X_train), -1)
+planos_test = X_test.reshape(len(X_test), -1)
+pca = PCA(n_components=LATENT_DIM).fit(planos_train)
+reconstruidas_pca = pca.inverse_transform(pca.transform(planos_test))
+reconstruidas_vae = tf.sigmoid(decoder(encoder(X_test)[0])).numpy().reshape(len(X_test), -1)
+
+errores = {
+    "cara promedio": np.mean((planos_test - planos_train.mean(axis=0)) ** 2),
+    f"PCA ({LATENT_DIM} componentes)": np.mean((planos_test - reconstruidas_pca) ** 2),
+    f"VAE (latente {LATENT_DIM})": np.mean((planos_test - reconstruidas_vae) ** 2),
+}
+for nombre, error in errores.items():
+    print(f"MSE en prueba, {nombre:>18}: {error:.4f}")
+
+mostrar_caras(np.concatenate([planos_test[:8], reconstruidas_pca[:8], reconstruidas_vae[:8]]),
+              ["original"] * 8 + ["PCA"] * 8 + ["VAE"] * 8,
+              f"Originales, PCA y VAE con códigos de {LATENT_DIM} números")

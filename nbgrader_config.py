@@ -1,0 +1,40 @@
+"""nbgrader configuration of the course (run every nbgrader command from this folder)."""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRADING = os.path.join(HERE, "grading")
+
+# The hidden tests import `calificador` from grading/, which is never released. Kernels that
+# nbgrader starts inherit this environment; so does the feedback preprocessor below.
+sys.path.insert(0, GRADING)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [GRADING, os.environ.get("PYTHONPATH")]))
+# Keep TensorFlow's C++ log lines out of the graded notebooks.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+from hide_tests import HideTestTracebacks  # noqa: E402
+
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "vae-olivetti"
+c.CourseDirectory.db_assignments = [dict(name="vae_olivetti")]
+c.CourseDirectory.db_students = [
+    dict(id="ana_completa", first_name="Ana", last_name="Completa"),
+    dict(id="beto_parcial", first_name="Beto", last_name="Parcial"),
+    dict(id="carla_en_blanco", first_name="Carla", last_name="En Blanco"),
+]
+
+c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
+
+# Longest cell at grading time: the showcase's 2 training epochs with an eager train step
+# (about 5 s). A cell that takes longer than this is a runaway and is stopped.
+c.Execute.timeout = 60
+
+c.GenerateFeedback.preprocessors = [
+    GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, HideTestTracebacks]
