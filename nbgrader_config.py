@@ -32,9 +32,11 @@ c.CourseDirectory.db_students = [
 c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
 
-# Longest cell at grading time: the showcase's 2 training epochs with an eager train step
-# (about 5 s). A cell that takes longer than this is a runaway and is stopped.
-c.Execute.timeout = 60
+# Per-cell limit. At grading time the longest cells take about 5 s (the showcase's single
+# epoch with an eager train step, the hidden training tests). 40 s leaves room for slow
+# machines and slow-but-correct code, and bounds a function that never returns: it is
+# called from at most 5 cells, so such a student costs at most about 200 s.
+c.Execute.timeout = 40
 
 c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, HideTestTracebacks]

@@ -335,6 +335,9 @@ def test_data_generator_mezcla(ns):
                                              orden_division):
         ids = ids.tolist()
         orden = [i for lote in lotes for i in lote]
+        exigir(sorted(orden) == sorted(ids),
+               f"No se puede revisar la mezcla de {nombre}: sus imágenes no son las de "
+               "train_test_split(X, test_size=test_size, random_state=42).")
         exigir(orden != ids, f"El dataset de {nombre} debe estar mezclado con shuffle; sale en "
                              "el mismo orden que train_test_split.")
         posicion = {imagen: k for k, imagen in enumerate(ids)}
@@ -534,9 +537,23 @@ def _entrenar_estudiante(ns, encoder, decoder, dataset, epocas):
     return resultado
 
 
+def modelos_pequenos(latent_dim):
+    """Encoder y decoder densos y pequeños: train_vae no depende de la arquitectura, y con
+    ellos las pruebas de entrenamiento tardan poco."""
+    capas = tf.keras.layers
+    entrada = capas.Input(shape=(LADO, LADO, 1))
+    plano = capas.Flatten()(entrada)
+    encoder = tf.keras.Model(entrada, [capas.Dense(latent_dim)(plano),
+                                       capas.Dense(latent_dim)(plano)])
+    latente = capas.Input(shape=(latent_dim,))
+    decoder = tf.keras.Model(latente, capas.Reshape((LADO, LADO, 1))(
+        capas.Dense(PIXELES, activation="relu")(capas.Dense(32, activation="relu")(latente))))
+    return encoder, decoder
+
+
 def _modelos_y_datos(semilla, imagenes, lote, latent_dim=4):
     tf.keras.utils.set_random_seed(semilla)
-    encoder, decoder = encoder_referencia(latent_dim), decoder_referencia(latent_dim)
+    encoder, decoder = modelos_pequenos(latent_dim)
     dataset = tf.data.Dataset.from_tensor_slices(imagenes_de_prueba(imagenes, semilla)).batch(lote)
     return encoder, decoder, dataset
 

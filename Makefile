@@ -1,0 +1,30 @@
+# One command for the main job, one for the tests (README). Both set up .venv first if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+SHARED_DATA := $(abspath ../shared/data/scikit_learn_data)
+ifneq ($(wildcard $(SHARED_DATA)),)
+export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
+endif
+
+.PHONY: setup grade test source release demo
+
+setup: $(VENV)/installed
+
+$(VENV)/installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+grade: setup  ## master notebook -> release/ -> demo grading, feedback and grades.csv
+	$(BIN)/python tools/course.py all
+
+test: setup
+	$(BIN)/python -m pytest
+
+source release demo: setup
+	$(BIN)/python tools/course.py $@

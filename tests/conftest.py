@@ -1,0 +1,106 @@
+"""Shared fixtures: one parallel nbgrader autograde of every submission the tests need.
+
+Grading is the slow part (a kernel and TensorFlow per notebook), so all submissions (the demo
+students and the fairness answers) are graded once per test session and the tests read the
+scores.
+"""
+import pathlib
+
+import nbformat
+import pytest
+
+import answers
+import course
+
+MASTER = nbformat.read(course.ROOT / "source" / course.ASSIGNMENT / course.NOTEBOOK, 4)
+
+
+def graded_cells():
+    """{grade_id: points} of the master notebook's graded test cells."""
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+            for cell in MASTER.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")}
+
+
+def part_of(grade_id):
+    return next(part for part in answers.PARTS if grade_id.startswith(f"test_{part}_"))
+
+
+def slug(text):
+    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+
+
+def fairness_submissions():
+    """{student: (part or None, kind, description, answers)}: correct answers written two ways
+    (the demo's ana_completa is the second), and one student per wrong answer, correct
+    everywhere else."""
+    master = answers.master_solutions()
+    cases = {"correcta_maestra": (None, "correct", "master solutions", master),
+             "ana_completa": (None, "correct", "alternative solutions", answers.ALTERNATIVE)}
+    for wrong in answers.WRONG:
+        cases[f"mal_{slug(wrong.part)}_{slug(wrong.name)}"[:60]] = (
+            wrong.part, "wrong", wrong.name, {**master, wrong.part: wrong.code(master)})
+    return cases
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Grades the demo students and the fairness students; returns {student: course folder}."""
+    submissions = course.demo_submissions()
+    submissions.update({student: case[3] for student, case in fairness_submissions().items()})
+    return course.grade_in_parallel(submissions, tmp_path_factory.mktemp("courses"))
+
+
+@pytest.fixture(scope="session")
+def feedback(graded):
+    """{student: feedback HTML}, generated with the course's nbgrader configuration."""
+    for folder in set(graded.values()):
+        course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
+    return {student: (folder / "feedback" / student / course.ASSIGNMENT /
+                      course.NOTEBOOK.replace(".ipynb", ".html")).read_text(encoding="utf-8")
+            for student, folder in graded.items()}
+
+
+def scores(graded, student):
+    return course.scores(student, graded[student])
+
+
+def without_regions(source, *regions):
+    """The source without the lines between `### BEGIN <region>` and `### END <region>`."""
+    kept, inside = [], False
+    for line in source.splitlines():
+        if any(f"BEGIN {region}" in line for region in regions):
+            inside = True
+        elif any(f"END {region}" in line for region in regions):
+            inside = False
+        elif not inside:
+            kept.append(line.strip())
+    return kept
+
+
+def public_text():
+    """What students see anyway: the master without its solutions and hidden tests."""
+    return "\n".join(line for cell in MASTER.cells
+                     for line in without_regions(cell.source, "SOLUTION", "HIDDEN TESTS"))
+
+
+def hidden_lines():
+    """Lines of the hidden test regions and of the grader module that students never see."""
+    lines = set()
+    for cell in MASTER.cells:
+        visible = set(without_regions(cell.source, "HIDDEN TESTS"))
+        lines.update(line.strip() for line in cell.source.splitlines()
+                     if line.strip() not in visible)
+    grader = (course.ROOT / "grading" / "calificador.py").read_text(encoding="utf-8")
+    lines.update(line.strip() for line in grader.splitlines()
+                 if len(line.strip()) > 25 and not line.strip().startswith(("#", '"', "f\"")))
+    public = public_text()
+    return {line for line in lines if line and line not in public}
+
+
+def solution_lines():
+    """Every non-blank line of the master's solution regions."""
+    public = public_text()
+    return {line.strip() for code in answers.master_solutions().values()
+            for line in code.splitlines()
+            if line.strip() and line.strip() not in public}

@@ -1,0 +1,76 @@
+"""Grades given by real `nbgrader autograde` runs: demo students and fairness answers."""
+import csv
+import html
+
+import pytest
+
+import answers
+import course
+from conftest import (fairness_submissions, graded_cells, hidden_lines, part_of, scores,
+                      solution_lines)
+
+CASES = fairness_submissions()
+
+
+def points_by_part(cell_scores):
+    totals = dict.fromkeys(answers.PARTS, 0.0)
+    for grade_id, score in cell_scores.items():
+        totals[part_of(grade_id)] += score
+    return totals
+
+
+FULL = points_by_part(graded_cells())
+
+
+def test_demo_complete_student_gets_full_marks(graded):
+    assert points_by_part(scores(graded, "ana_completa")) == FULL
+
+
+def test_demo_untouched_release_gets_zero(graded):
+    assert sum(scores(graded, "carla_en_blanco").values()) == 0
+
+
+def test_demo_partly_wrong_student_loses_only_its_two_wrong_parts(graded):
+    found = points_by_part(scores(graded, "beto_parcial"))
+    wrong_parts = {answers.wrong(name).part for name in answers.PARTLY_WRONG}
+    expected = {part: 0.0 if part in wrong_parts else FULL[part] for part in answers.PARTS}
+    assert found == expected
+
+
+def test_committed_demo_grades_match_a_fresh_grading(graded):
+    with open(course.ROOT / "grades.csv", newline="") as handle:
+        committed = {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+    fresh = {student: sum(scores(graded, student).values())
+             for student in course.demo_submissions()}
+    assert committed == fresh
+    for student in fresh:
+        assert course.scores(student) == scores(graded, student), student
+
+
+@pytest.mark.parametrize("student", [s for s, case in CASES.items() if case[1] == "correct"])
+def test_correct_answers_written_differently_get_full_marks(graded, student):
+    found = points_by_part(scores(graded, student))
+    assert found == FULL, f"{CASES[student][2]}: {found}"
+
+
+@pytest.mark.parametrize("student", [s for s, case in CASES.items() if case[1] == "wrong"])
+def test_wrong_answer_loses_points_only_in_its_own_part(graded, student):
+    part, _, name, _ = CASES[student]
+    found = points_by_part(scores(graded, student))
+    assert found[part] < FULL[part], f"{part} / {name}: kept all {FULL[part]} points"
+    others = {p: s for p, s in found.items() if p != part}
+    assert others == {p: FULL[p] for p in others}, f"{part} / {name} cost points elsewhere: {found}"
+
+
+def submitted_lines(student):
+    answers_by_part = CASES[student][3] if student in CASES else course.demo_submissions()[student]
+    return {line.strip() for code in answers_by_part.values() for line in code.splitlines()}
+
+
+def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not_submit(feedback):
+    for student, page in feedback.items():
+        text = html.unescape(page)
+        forbidden = (hidden_lines() | {"BEGIN HIDDEN TESTS", "calificador"}
+                     | (solution_lines() - submitted_lines(student)))
+        leaks = sorted(line for line in forbidden if line in text)
+        assert not leaks, f"feedback of {student} shows {leaks[:3]}"
