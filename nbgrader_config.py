@@ -22,12 +22,6 @@ c = get_config()  # noqa: F821
 
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "vae-olivetti"
-c.CourseDirectory.db_assignments = [dict(name="vae_olivetti")]
-c.CourseDirectory.db_students = [
-    dict(id="ana_completa", first_name="Ana", last_name="Completa"),
-    dict(id="beto_parcial", first_name="Beto", last_name="Parcial"),
-    dict(id="carla_en_blanco", first_name="Carla", last_name="En Blanco"),
-]
 
 c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
