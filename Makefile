@@ -10,7 +10,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup grade test source release demo
+.PHONY: setup grade test source release demo bench
 
 setup: $(VENV)/installed
 
@@ -28,3 +28,6 @@ test: setup
 
 source release demo: setup
 	$(BIN)/python tools/course.py $@
+
+bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
+	$(BIN)/python bench/run.py

@@ -23,6 +23,10 @@ c = get_config()  # noqa: F821
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "vae-olivetti"
 
+# Timestamped log lines: an instructor (and tools/course.py) can see how long each student took.
+c.Application.log_format = "[%(name)s %(asctime)s %(levelname)s] %(message)s"
+c.Application.log_datefmt = "%H:%M:%S"
+
 c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
 

@@ -9,6 +9,7 @@ import pathlib
 import nbformat
 import pytest
 
+import adversarial
 import answers
 import course
 
@@ -24,6 +25,16 @@ def graded_cells():
 
 def part_of(grade_id):
     return next(part for part in answers.PARTS if grade_id.startswith(f"test_{part}_"))
+
+
+def points_by_part(cell_scores):
+    totals = dict.fromkeys(answers.PARTS, 0.0)
+    for grade_id, score in cell_scores.items():
+        totals[part_of(grade_id)] += score
+    return totals
+
+
+FULL = points_by_part(graded_cells())
 
 
 def slug(text):
@@ -48,7 +59,10 @@ def graded(tmp_path_factory):
     """Grades the demo students and the fairness students; returns {student: course folder}."""
     submissions = course.demo_submissions()
     submissions.update({student: case[3] for student, case in fairness_submissions().items()})
-    return course.grade_in_parallel(submissions, tmp_path_factory.mktemp("courses"))
+    notebooks = {student: course.filled(answers_by_part)
+                 for student, answers_by_part in submissions.items()}
+    notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
+    return course.grade_in_parallel(notebooks, tmp_path_factory.mktemp("courses"), check=False)
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +70,13 @@ def feedback(graded):
     """{student: feedback HTML}, generated with the course's nbgrader configuration."""
     for folder in set(graded.values()):
         course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
-    return {student: (folder / "feedback" / student / course.ASSIGNMENT /
-                      course.NOTEBOOK.replace(".ipynb", ".html")).read_text(encoding="utf-8")
-            for student, folder in graded.items()}
+    pages = {}
+    for student, folder in graded.items():
+        page = (folder / "feedback" / student / course.ASSIGNMENT /
+                course.NOTEBOOK.replace(".ipynb", ".html"))
+        if page.exists():  # a student nbgrader could not grade has no feedback
+            pages[student] = page.read_text(encoding="utf-8")
+    return pages
 
 
 def scores(graded, student):

@@ -2,24 +2,15 @@
 import csv
 import html
 
+import nbformat
+
 import pytest
 
 import answers
 import course
-from conftest import (fairness_submissions, graded_cells, hidden_lines, part_of, scores,
-                      solution_lines)
+from conftest import FULL, fairness_submissions, hidden_lines, points_by_part, scores, solution_lines
 
 CASES = fairness_submissions()
-
-
-def points_by_part(cell_scores):
-    totals = dict.fromkeys(answers.PARTS, 0.0)
-    for grade_id, score in cell_scores.items():
-        totals[part_of(grade_id)] += score
-    return totals
-
-
-FULL = points_by_part(graded_cells())
 
 
 def test_demo_complete_student_gets_full_marks(graded):
@@ -62,15 +53,17 @@ def test_wrong_answer_loses_points_only_in_its_own_part(graded, student):
     assert others == {p: FULL[p] for p in others}, f"{part} / {name} cost points elsewhere: {found}"
 
 
-def submitted_lines(student):
-    answers_by_part = CASES[student][3] if student in CASES else course.demo_submissions()[student]
-    return {line.strip() for code in answers_by_part.values() for line in code.splitlines()}
+def submitted_lines(student, graded):
+    notebook = graded[student] / "submitted" / student / course.ASSIGNMENT / course.NOTEBOOK
+    return {line.strip() for cell in nbformat.read(notebook, 4).cells
+            for line in cell.source.splitlines()}
 
 
-def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not_submit(feedback):
+def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not_submit(
+        graded, feedback):
     for student, page in feedback.items():
         text = html.unescape(page)
         forbidden = (hidden_lines() | {"BEGIN HIDDEN TESTS", "calificador"}
-                     | (solution_lines() - submitted_lines(student)))
+                     | (solution_lines() - submitted_lines(student, graded)))
         leaks = sorted(line for line in forbidden if line in text)
         assert not leaks, f"feedback of {student} shows {leaks[:3]}"

@@ -8,8 +8,10 @@
 Everything it writes is generated: never edit release/, submitted/, autograded/, feedback/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
 """
+import datetime
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -109,23 +111,41 @@ def scores(student, course=ROOT):
         return {grade.name: grade.score for grade in submission.grades}
 
 
-def grade_in_parallel(submissions, folder, workers=2):
-    """Autogrades {student: answers} with `workers` nbgrader processes at once.
+def grade_in_parallel(notebooks, folder, workers=2, check=True):
+    """Autogrades {student: notebook} with `workers` nbgrader processes at once.
 
     nbgrader grades one notebook after another; each worker is a course copy of its own (own
-    gradebook) that grades its share of the students. Returns {student: course folder}.
+    gradebook) that grades its share of the students and writes its log to autograde.log.
+    Returns {student: course folder}.
     """
     courses = [new_course(pathlib.Path(folder) / f"worker{k}") for k in range(workers)]
     for course in courses:
         release(course)
     where = {}
-    for k, (student, answers_by_part) in enumerate(sorted(submissions.items())):
+    for k, (student, notebook) in enumerate(sorted(notebooks.items())):
         where[student] = courses[k % workers]
-        submit(student, filled(answers_by_part, where[student]), where[student])
-    for course, process in [(c, start_nbgrader("autograde", ASSIGNMENT, course=c))
-                            for c in courses]:
-        (course / "autograde.log").write_text(finish(process))
+        submit(student, notebook, where[student])
+    logs = {course: finish(process, check=False) for course, process in
+            [(c, start_nbgrader("autograde", ASSIGNMENT, course=c)) for c in courses]}
+    for course, log in logs.items():
+        if "There was an error processing assignment" in log:
+            # Once more for the students that failed (nbgrader skips the graded ones): a kernel
+            # that did not start is worth a second try; a student's code that kills the kernel
+            # is reported again.
+            log += finish(start_nbgrader("autograde", ASSIGNMENT, course=course), check)
+        (course / "autograde.log").write_text(log)
     return where
+
+
+def grading_seconds(log):
+    """{student: seconds} from an autograde log (nbgrader_config.py timestamps its lines)."""
+    starts = [(match[1], datetime.datetime.strptime(match[0], "%H:%M:%S"))
+              for match in re.findall(r"\[\w+ (\d\d:\d\d:\d\d) INFO\] Sanitizing \S*/submitted/"
+                                      r"([^/]+)/", log)]
+    end = datetime.datetime.strptime(re.findall(r"\[\w+ (\d\d:\d\d:\d\d) ", log)[-1], "%H:%M:%S")
+    ends = [start for _, start in starts[1:]] + [end]
+    return {student: (stop - start).total_seconds()
+            for (student, start), stop in zip(starts, ends)}
 
 
 def demo_submissions():
