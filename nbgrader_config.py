@@ -14,9 +14,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, OverwriteCells,
+    OverwriteKernelspec)
 
-from hide_tests import HideTestTracebacks  # noqa: E402
+from course_preprocessors import DropDuplicateCellIds, HideTestTracebacks  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -31,10 +33,13 @@ c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplemente
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
 
 # Per-cell limit. At grading time the longest cells take about 5 s (the showcase's single
-# epoch with an eager train step, the hidden training tests). 40 s leaves room for slow
+# epoch with an eager train step, the hidden training tests). 30 s leaves room for slow
 # machines and slow-but-correct code, and bounds a function that never returns: it is
-# called from at most 5 cells, so such a student costs at most about 200 s.
-c.Execute.timeout = 40
+# called from at most 5 cells, so such a student is graded in under 3 minutes.
+c.Execute.timeout = 30
+
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 
 c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, HideTestTracebacks]

@@ -49,7 +49,6 @@ def messy():
 TAMPER_HELPERS = """
 np.allclose = lambda *args, **kwargs: True
 np.isclose = lambda *args, **kwargs: True
-np.array_equal = lambda *args, **kwargs: True
 np.testing.assert_allclose = lambda *args, **kwargs: None
 tf.debugging.assert_near = lambda *args, **kwargs: None
 """

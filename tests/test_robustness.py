@@ -1,4 +1,5 @@
 """What a real class hands in, graded by the same real `nbgrader autograde` run."""
+import nbformat
 import pytest
 
 import course
@@ -36,3 +37,10 @@ def test_a_dead_kernel_is_reported_and_the_batch_goes_on(graded):
                           if folder == graded[student] and s > student)
     assert graded_after, "the dead kernel's worker should have more students after it"
     assert course.scores(graded_after[0], graded[student]), f"{graded_after[0]} was not graded"
+
+
+def test_students_validate_button_passes_a_complete_notebook_in_grading_mode(tmp_path):
+    notebook = tmp_path / course.NOTEBOOK
+    nbformat.write(course.filled(course.answers.ALTERNATIVE), notebook)
+    output = course.nbgrader("validate", str(notebook))
+    assert "Success! Your notebook passes all the tests." in output, output[-3000:]
