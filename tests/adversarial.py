@@ -68,8 +68,9 @@ def reparameterize(mean, logvar):
 class Case:
     description: str
     notebook: Callable
-    losing_parts: tuple = ()
-    reported: bool = False  # nbgrader reports the student as failed and goes on
+    zeroed_parts: tuple = ()  # parts that must score 0; the others keep full marks
+    same_as_wrong: str = ""  # or: the grades of this wrong answer from tools/answers.py
+    reported: bool = False  # or: nbgrader reports the student as failed and goes on
 
 
 CASES = {
@@ -82,12 +83,12 @@ CASES = {
                                        "def reconstruct_faces(encoder, decoder, test_image):\n"
                                        "    while True:\n        pass\n"),
                      ("reconstruct_faces",)),
-    "adv_sleep_loop": Case("face_interpolation sleeps for ever (time.sleep loop)",
-                           lambda: with_part("face_interpolation",
+    "adv_sleep_loop": Case("reconstruct_faces sleeps for ever (time.sleep loop)",
+                           lambda: with_part("reconstruct_faces",
                                              "import time\n\n"
-                                             "def face_interpolation(encoder, decoder, face1, face2, "
-                                             "num_steps):\n    while True:\n        time.sleep(1)\n"),
-                           ("face_interpolation",)),
+                                             "def reconstruct_faces(encoder, decoder, test_image):\n"
+                                             "    while True:\n        time.sleep(1)\n"),
+                           ("reconstruct_faces",)),
     "adv_kernel_dies": Case("face_interpolation kills the kernel (os._exit)",
                             lambda: with_part("face_interpolation",
                                               "import os\n\n"
@@ -101,7 +102,7 @@ CASES = {
     "adv_tamper_wrong": Case("wrong decoder (sigmoid) that replaces numpy/TF comparison helpers",
                              lambda: with_part("build_decoder", answers.wrong(
                                  "sigmoid on the last layer").code(MASTER) + TAMPER_HELPERS),
-                             ("build_decoder",)),
+                             same_as_wrong="sigmoid on the last layer"),
     "adv_tamper_given": Case("correct vae_loss cell that also replaces the comparison helpers "
                              "and redefines log_normal_pdf and reparameterize wrongly",
                              lambda: with_part("vae_loss", MASTER["vae_loss"] + TAMPER_HELPERS

@@ -68,8 +68,9 @@ def graded(tmp_path_factory):
 @pytest.fixture(scope="session")
 def feedback(graded):
     """{student: feedback HTML}, generated with the course's nbgrader configuration."""
-    for folder in set(graded.values()):
-        course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
+    for process in [course.start_nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
+                    for folder in set(graded.values())]:
+        course.finish(process)
     pages = {}
     for student, folder in graded.items():
         page = (folder / "feedback" / student / course.ASSIGNMENT /

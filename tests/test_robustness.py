@@ -11,15 +11,16 @@ GRADED_CASES = [student for student, case in CASES.items() if not case.reported]
 
 @pytest.mark.parametrize("student", GRADED_CASES)
 def test_adversarial_submission_costs_points_only_in_the_parts_it_breaks(graded, student):
+    """A crash or a hang zeroes its own part; tampering earns a wrong answer nothing and costs
+    a right one nothing; a messy notebook or a flood of output changes no grade."""
     case = CASES[student]
-    found = points_by_part(scores(graded, student))
-    expected = {part: 0.0 if part in case.losing_parts else FULL[part] for part in FULL}
-    assert found == expected, f"{case.description}: {found}"
-
-
-def test_tampering_with_comparison_helpers_earns_a_wrong_answer_nothing(graded):
-    wrong = next(s for s, c in fairness_submissions().items() if c[2] == "sigmoid on the last layer")
-    assert scores(graded, "adv_tamper_wrong") == scores(graded, wrong)
+    found = scores(graded, student)
+    if case.same_as_wrong:
+        wrong = next(s for s, c in fairness_submissions().items() if c[2] == case.same_as_wrong)
+        assert found == scores(graded, wrong), case.description
+    else:
+        expected = {part: 0.0 if part in case.zeroed_parts else FULL[part] for part in FULL}
+        assert points_by_part(found) == expected, f"{case.description}: {points_by_part(found)}"
 
 
 @pytest.mark.parametrize("student", ["adv_hang", "adv_sleep_loop"])

@@ -44,10 +44,11 @@ def environment():
     return env
 
 
-def start_nbgrader(*args, course=ROOT):
-    """Starts one nbgrader command in the course folder; returns the running process."""
+def start_nbgrader(*args, course=ROOT, env=None):
+    """Starts one nbgrader command in the course folder (`env` adds variables, e.g. USER for
+    a student's commands); returns the running process."""
     return subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                            env=environment(), stdout=subprocess.PIPE,
+                            env={**environment(), **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -59,9 +60,9 @@ def finish(process, check=True):
     return output
 
 
-def nbgrader(*args, course=ROOT, check=True):
+def nbgrader(*args, course=ROOT, check=True, env=None):
     """Runs one nbgrader command in the course folder; returns its output."""
-    return finish(start_nbgrader(*args, course=course), check)
+    return finish(start_nbgrader(*args, course=course, env=env), check)
 
 
 def new_course(folder):
@@ -81,14 +82,19 @@ def release(course=ROOT):
     nbgrader("generate_assignment", ASSIGNMENT, "--force", course=course)
 
 
-def filled(answers_by_part, course=ROOT):
-    """The released notebook with some solution cells replaced by the given answers."""
-    notebook = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+def fill(notebook, answers_by_part):
+    """Writes the given answers into the notebook's solution cells, as a student would."""
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers_by_part:
             cell.source = answers_by_part[grade_id]
     return notebook
+
+
+def filled(answers_by_part, course=ROOT):
+    """The released notebook with some solution cells replaced by the given answers."""
+    return fill(nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4),
+                answers_by_part)
 
 
 def submit(student, notebook, course=ROOT):
