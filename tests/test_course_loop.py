@@ -26,8 +26,12 @@ def test_release_fetch_submit_collect_grade_and_feedback_through_the_exchange(tm
 
     def as_student(student, command):
         homes[student].mkdir(exist_ok=True)
-        return course.nbgrader(command, course.ASSIGNMENT, f"--course={COURSE_ID}", to_exchange,
-                               course=homes[student], env={"USER": student, "LOGNAME": student})
+        # On one machine every student is the same OS user: --student says who is who, and
+        # each gets the submission cache a user of their own would have.
+        return course.nbgrader(command, course.ASSIGNMENT, f"--course={COURSE_ID}",
+                               f"--student={student}", to_exchange,
+                               f"--Exchange.cache={homes[student] / '.nbgrader_cache'}",
+                               course=homes[student])
 
     for student, answers_by_part in students.items():
         as_student(student, "fetch_assignment")

@@ -44,11 +44,10 @@ def environment():
     return env
 
 
-def start_nbgrader(*args, course=ROOT, env=None):
-    """Starts one nbgrader command in the course folder (`env` adds variables, e.g. USER for
-    a student's commands); returns the running process."""
+def start_nbgrader(*args, course=ROOT):
+    """Starts one nbgrader command in the course folder; returns the running process."""
     return subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                            env={**environment(), **(env or {})}, stdout=subprocess.PIPE,
+                            env=environment(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -60,9 +59,9 @@ def finish(process, check=True):
     return output
 
 
-def nbgrader(*args, course=ROOT, check=True, env=None):
+def nbgrader(*args, course=ROOT, check=True):
     """Runs one nbgrader command in the course folder; returns its output."""
-    return finish(start_nbgrader(*args, course=course, env=env), check)
+    return finish(start_nbgrader(*args, course=course), check)
 
 
 def new_course(folder):
