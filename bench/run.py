@@ -51,13 +51,11 @@ def kernel_and_import():
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
 
 
-def run_notebook(path, grading):
-    """Executes a notebook as nbgrader would (grading=True) or as a student would."""
+def run_notebook(path):
+    """Executes a notebook in full, as a student would (no NBGRADER_EXECUTION)."""
     env = course.environment()
     env["PYTHONPATH"] = str(ROOT / "grading")
     env.pop("NBGRADER_EXECUTION", None)
-    if grading:
-        env["NBGRADER_EXECUTION"] = "autograde"
     notebook = nbformat.read(path, 4)
     NotebookClient(notebook, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
@@ -118,7 +116,7 @@ def class_submissions(size):
     master = answers.master_solutions()
     variants = [master, answers.ALTERNATIVE] + [{**master, w.part: w.code(master)}
                                                 for w in answers.WRONG]
-    return {f"estudiante_{k:03d}": variants[k % len(variants)] for k in range(size)}
+    return {f"estudiante_{k:03d}": course.filled(variants[k % len(variants)]) for k in range(size)}
 
 
 def autograde_one(folder):
@@ -160,7 +158,7 @@ def main():
     full_runs = []
     for _ in range(args.runs):
         start = time.perf_counter()
-        notebook = run_notebook(MASTER, grading=False)
+        notebook = run_notebook(MASTER)
         full_runs.append((time.perf_counter() - start, held_out_errors(notebook)))
     results["master_full_run_s"] = statistics.median(t for t, _ in full_runs)
     errors = {name: statistics.median(run[1][name] for run in full_runs)
