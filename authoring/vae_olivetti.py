@@ -343,8 +343,8 @@ calificador.revisar("test_build_encoder_forma", globals())
 # %% nbgrader={"grade": true, "grade_id": "test_build_encoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 # Cuatro Conv2D (filtros, kernel, strides, padding) y dos Dense de latent_dim unidades.
 encoder_prueba = build_encoder(2)
-convs = [capa for capa in encoder_prueba.layers if isinstance(capa, tf.keras.layers.Conv2D)]
-filtros = [capa.filters for capa in convs]
+# Los núcleos de las convoluciones son los pesos de 4 dimensiones (también dentro de submodelos).
+filtros = [int(w.shape[-1]) for w in encoder_prueba.weights if len(w.shape) == 4]
 assert filtros == [16, 32, 64, 128], (
     f"Se esperaban cuatro Conv2D con 16, 32, 64 y 128 filtros; se encontró {filtros}.")
 ### BEGIN HIDDEN TESTS
@@ -418,9 +418,8 @@ calificador.revisar("test_build_decoder_forma", globals())
 # %% nbgrader={"grade": true, "grade_id": "test_build_decoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
 # Una Dense de 4*4*128 unidades y cinco Conv2DTranspose (filtros, kernel, strides, padding).
 decoder_prueba = build_decoder(2)
-transpuestas = [capa for capa in decoder_prueba.layers
-                if isinstance(capa, tf.keras.layers.Conv2DTranspose)]
-filtros = [capa.filters for capa in transpuestas]
+# Los núcleos de Conv2DTranspose tienen forma (alto, ancho, filtros, canales de entrada).
+filtros = [int(w.shape[2]) for w in decoder_prueba.weights if len(w.shape) == 4]
 assert filtros == [128, 64, 32, 16, 1], (
     f"Se esperaban cinco Conv2DTranspose con 128, 64, 32, 16 y 1 filtros; se encontró {filtros}.")
 ### BEGIN HIDDEN TESTS

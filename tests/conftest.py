@@ -4,8 +4,6 @@ Grading is the slow part (a kernel and TensorFlow per notebook), so all submissi
 students and the fairness answers) are graded once per test session and the tests read the
 scores.
 """
-import pathlib
-
 import nbformat
 import pytest
 
