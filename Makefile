@@ -4,13 +4,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 0
 SHARED_DATA := $(abspath ../shared/data/scikit_learn_data)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup grade test source release demo bench
+.PHONY: setup grade test source release demo bench screenshots
 
 setup: $(VENV)/installed
 
@@ -31,3 +30,6 @@ source release demo: setup
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py
+
+screenshots: setup  ## the README's screenshots, from the browser test (needs Debian's chromium)
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/python -m pytest tests/test_browser.py

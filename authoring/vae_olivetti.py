@@ -73,7 +73,6 @@ import warnings
 # Silenciamos los mensajes internos y los avisos de TensorFlow: no cambian ningún resultado,
 # y al calificar un aviso impreso en una celda de pruebas contaría como error.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 warnings.filterwarnings("ignore")
 
 
@@ -133,7 +132,7 @@ def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8):
         return
     imagenes = np.asarray(imagenes).reshape(-1, 64, 64)
     filas = int(np.ceil(len(imagenes) / columnas))
-    figura, ejes = plt.subplots(filas, columnas, figsize=(1.6 * columnas, 1.8 * filas),
+    figura, ejes = plt.subplots(filas, columnas, figsize=(1.6 * columnas, 2.0 * filas),
                                 squeeze=False)
     for k, eje in enumerate(ejes.flat):
         eje.axis("off")
@@ -753,16 +752,18 @@ calificador.revisar("test_face_interpolation_latente", globals())
 # ## Vitrina: su VAE con las caras Olivetti
 #
 # Ahora juntamos sus siete funciones: dividimos los datos, construimos un VAE con un espacio
-# latente de 8 dimensiones y lo entrenamos. Esta parte no se califica. Al calificar
-# (`EN_CALIFICACION`) se entrena solo 1 época y no se dibujan las figuras, para que la
-# calificación sea rápida; en su máquina entrena del todo.
+# latente de 8 dimensiones y lo entrenamos 50 épocas en lotes de 8 caras: con solo 320 fotos
+# de entrenamiento, los lotes pequeños dan más actualizaciones por época y el modelo aprende
+# antes (con `@tf.function`, cerca de un minuto). Esta parte no se califica. Al calificar
+# (`EN_CALIFICACION`) no se entrena ni se dibujan las figuras, para que la calificación sea
+# rápida; en su máquina entrena del todo.
 
 # %% nbgrader={"grade": false, "grade_id": "vitrina_entrenamiento", "locked": true, "schema_version": 3, "solution": false, "task": false}
 LATENT_DIM = 8
-EPOCAS = 1 if EN_CALIFICACION else 120
-EPOCAS_POR_BLOQUE = 1 if EN_CALIFICACION else 20
+EPOCAS = 0 if EN_CALIFICACION else 50
+EPOCAS_POR_BLOQUE = 5
 
-train_dataset, test_dataset = data_generator(X, test_size=0.2, batch_size=32)
+train_dataset, _ = data_generator(X, test_size=0.2, batch_size=8)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
 
 tf.keras.utils.set_random_seed(1)
@@ -770,8 +771,8 @@ encoder = build_encoder(LATENT_DIM)
 decoder = build_decoder(LATENT_DIM)
 
 
-def perdida_media(dataset):
-    return float(np.mean([float(vae_loss(encoder, decoder, lote)) for lote in dataset]))
+def perdida_media(imagenes):
+    return float(vae_loss(encoder, decoder, imagenes))  # vae_loss ya promedia sobre las imágenes
 
 
 # Entrenamos por bloques de épocas para medir la pérdida a lo largo del entrenamiento.
@@ -779,21 +780,29 @@ historia = {"época": [], "entrenamiento": [], "prueba": []}
 for epoca in range(EPOCAS_POR_BLOQUE, EPOCAS + 1, EPOCAS_POR_BLOQUE):
     encoder, decoder = train_vae(encoder, decoder, train_dataset, EPOCAS_POR_BLOQUE)
     historia["época"].append(epoca)
-    historia["entrenamiento"].append(perdida_media(train_dataset))
-    historia["prueba"].append(perdida_media(test_dataset))
-print(f"Tras {EPOCAS} épocas: pérdida de entrenamiento {historia['entrenamiento'][-1]:.1f}, "
-      f"de prueba {historia['prueba'][-1]:.1f}")
+    historia["entrenamiento"].append(perdida_media(X_train))
+    historia["prueba"].append(perdida_media(X_test))
+if historia["época"]:
+    print(f"Tras {EPOCAS} épocas: pérdida de entrenamiento {historia['entrenamiento'][-1]:.1f}, "
+          f"de prueba {historia['prueba'][-1]:.1f}")
 
 # %% nbgrader={"grade": false, "grade_id": "vitrina_curva", "locked": true, "schema_version": 3, "solution": false, "task": false}
-plt.figure(figsize=(6, 3.5))
-plt.plot(historia["época"], historia["entrenamiento"], "o-", label="entrenamiento")
-plt.plot(historia["época"], historia["prueba"], "s-", label="prueba")
-plt.xlabel("época")
-plt.ylabel("ELBO negativo por imagen (nats)")
-plt.title("Curva de entrenamiento del VAE")
-plt.legend()
-plt.grid(alpha=0.3)
-plt.show()
+def dibujar_curva(historia):
+    """La pérdida a lo largo del entrenamiento (al calificar no dibuja: nadie la vería)."""
+    if EN_CALIFICACION:
+        return
+    plt.figure(figsize=(6, 3.5))
+    plt.plot(historia["época"], historia["entrenamiento"], "o-", label="entrenamiento")
+    plt.plot(historia["época"], historia["prueba"], "s-", label="prueba")
+    plt.xlabel("época")
+    plt.ylabel("ELBO negativo por imagen (nats)")
+    plt.title("Curva de entrenamiento del VAE")
+    plt.legend()
+    plt.grid(alpha=0.3)
+    plt.show()
+
+
+dibujar_curva(historia)
 
 # %% [markdown]
 # ### Reconstrucciones de caras que el modelo no vio

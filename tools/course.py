@@ -40,7 +40,6 @@ def environment():
     if "SCIKIT_LEARN_DATA" not in env and SHARED_DATA.is_dir():
         env["SCIKIT_LEARN_DATA"] = str(SHARED_DATA)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     return env
 
 

@@ -1,0 +1,222 @@
+"""The student notebook in a real JupyterLab, opened in headless Chromium (Debian's package).
+
+JupyterLab runs from the project's environment on 127.0.0.1 with a token, in a folder of its
+own holding the released notebook and a completed copy (the master's solutions written into
+the released notebook, as a student would). Screenshots go to tests/out/screenshots/, or to
+$SCREENSHOTS_DIR (`make screenshots` writes the ones the README shows).
+"""
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+
+import answers
+import course
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (requirements.txt)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium on this machine (Debian: apt-get install chromium; "
+                             ".ci/run installs it)")
+
+# No background connections: this machine has no internet and refuses them.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--disable-quic"]
+SCREENSHOTS = pathlib.Path(os.environ.get("SCREENSHOTS_DIR",
+                                          course.ROOT / "tests" / "out" / "screenshots"))
+BLANK, COMPLETE = "vae_olivetti.ipynb", "vae_olivetti_completo.ipynb"
+FULL_RUN_SECONDS = 600  # the showcase trains for about a minute; slow machines get room
+# The figures a full run draws, in order: the data, then the showcase.
+FIGURES = ("dieciséis caras", "curva de entrenamiento", "reconstrucciones", "interpolación",
+           "caras generadas", "PCA frente al VAE")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_server(url, process, log, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with code {process.returncode}; its log ends:\n"
+                               + log.read_text(errors="replace")[-2000:])
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer at {url} within {seconds} s")
+
+
+def user_settings(folder, extension, plugin, **values):
+    """Writes JupyterLab user settings of one @jupyterlab plugin."""
+    path = folder / "@jupyterlab" / extension / f"{plugin}.jupyterlab-settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with a token; yields its base URL with the token."""
+    root = tmp_path_factory.mktemp("jupyterlab")
+    shutil.copy(course.ROOT / "release" / course.ASSIGNMENT / course.NOTEBOOK, root / BLANK)
+    nbformat.write(course.filled(answers.master_solutions()), root / COMPLETE)
+    # Every cell in the page (no windowing), so the test sees the whole notebook rendered;
+    # no offer to fetch Jupyter's news (there is no internet here, and it covers the page).
+    user_settings(root / ".settings", "notebook-extension", "tracker", windowingMode="none")
+    user_settings(root / ".settings", "apputils-extension", "notification", fetchNews="false")
+    token, port = secrets.token_hex(16), free_port()
+    log = root / "jupyterlab.log"
+    env = course.environment()
+    env.pop("NBGRADER_EXECUTION", None)
+    env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # none of this user's own settings
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={root / '.settings'}",
+         f"--LabApp.workspaces_dir={root / '.workspaces'}",
+         "--LabApp.news_url=None", "--allow-root",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_server(f"{base}/api/status?token={token}", server, log)
+        yield base, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with playwright.sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 900})
+        yield context
+        context.close()
+
+
+def open_notebook(browser, lab, name):
+    base, token = lab
+    page = browser.new_page()
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    return page
+
+
+def screenshot(target, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(SCREENSHOTS / name))
+
+
+# Text of the rendered markdown outside code and formulas: TeX left there was not typeset.
+UNRENDERED_TEX = """() => {
+  const found = [];
+  for (const cell of document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')) {
+    const copy = cell.cloneNode(true);
+    copy.querySelectorAll('code, pre, mjx-container').forEach(node => node.remove());
+    const text = copy.textContent;
+    const tex = text.match(/\\$|\\\\[a-zA-Z]+/g);
+    if (tex) found.push(text.slice(0, 80) + ' ... ' + tex.join(' '));
+  }
+  return found;
+}"""
+
+
+def formula_count(notebook):
+    """How many $...$ and $$...$$ formulas the markdown cells hold."""
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            text = cell.source.replace("$$", "$")
+            count += text.count("$") // 2
+    return count
+
+
+@pytest.fixture(scope="module")
+def student_page(browser, lab):
+    return open_notebook(browser, lab, BLANK)
+
+
+def test_every_formula_of_the_student_notebook_is_typeset(student_page):
+    release = nbformat.read(course.ROOT / "release" / course.ASSIGNMENT / course.NOTEBOOK, 4)
+    expected = formula_count(release)
+    formulas = student_page.locator(".jp-RenderedMarkdown mjx-container")
+    student_page.wait_for_function(
+        f"document.querySelectorAll('.jp-RenderedMarkdown mjx-container').length >= {expected}",
+        timeout=60_000)
+    assert formulas.count() == expected, (
+        f"expected {expected} typeset formulas, the page shows {formulas.count()}")
+    errors = student_page.locator("mjx-merror")
+    assert errors.count() == 0, f"MathJax could not typeset: {errors.all_inner_texts()}"
+    assert student_page.evaluate(UNRENDERED_TEX) == [], "TeX left untypeset in the markdown"
+
+
+def test_student_notebook_shows_its_sections_and_the_validate_button(student_page):
+    headings = student_page.locator(".jp-RenderedMarkdown h2").all_inner_texts()
+    for number in range(1, 8):
+        assert any(h.startswith(f"Parte {number}.") for h in headings), (
+            f"no heading 'Parte {number}.' among the rendered headings {headings}")
+    validate = student_page.locator(".jp-NotebookPanel-toolbar .validate-button")
+    assert validate.is_visible(), "nbgrader's Validate button is not in the notebook toolbar"
+    assert validate.inner_text().strip() == "Validate"
+    student_page.locator(".jp-MarkdownCell", has_text="Qué cambia en un autoencoder variacional").first \
+        .scroll_into_view_if_needed()
+    screenshot(student_page, "cuaderno_estudiante.png")
+
+
+@pytest.fixture(scope="module")
+def completed_page(browser, lab):
+    """The completed notebook after Run > Run All Cells, once every cell has run."""
+    page = open_notebook(browser, lab, COMPLETE)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.locator(".jp-InputPrompt", has_text="[*]").first.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "document.querySelectorAll('.jp-CodeCell .jp-InputPrompt').length > 0 && "
+        "[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+        ".every(p => /\\[\\d+\\]/.test(p.textContent))",
+        timeout=FULL_RUN_SECONDS * 1000, polling=1000)
+    return page
+
+
+def test_running_the_completed_notebook_raises_no_error(completed_page):
+    errors = completed_page.locator(".jp-OutputArea-output[data-mime-type="
+                                    "'application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, f"error output: {errors.all_inner_texts()[:3]}"
+
+
+def test_running_the_completed_notebook_shows_every_figure(completed_page):
+    figures = completed_page.locator(".jp-OutputArea-output img")
+    assert figures.count() == len(FIGURES), (
+        f"expected {len(FIGURES)} figures ({', '.join(FIGURES)}), the page shows {figures.count()}")
+    completed_page.locator(".jp-MarkdownCell", has_text="De una persona a otra").first \
+        .scroll_into_view_if_needed()
+    screenshot(completed_page, "vitrina.png")
+
+
+def test_validate_button_passes_the_completed_notebook(completed_page):
+    completed_page.locator(".jp-NotebookPanel-toolbar .validate-button").click()
+    dialog = completed_page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=300_000)
+    assert "Success! Your notebook passes all the tests." in dialog.inner_text(), (
+        f"Validate answered: {dialog.inner_text()[:500]}")
