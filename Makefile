@@ -9,7 +9,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup grade test source release demo bench screenshots
+.PHONY: setup grade test source release demo autograde bench screenshots
 
 setup: $(VENV)/installed
 
@@ -27,6 +27,9 @@ test: setup
 
 source release demo: setup
 	$(BIN)/python tools/course.py $@
+
+autograde: setup  ## a real class: nbgrader autograde of submitted/ with 2 workers, one gradebook
+	$(BIN)/python tools/course.py autograde
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py

@@ -36,6 +36,9 @@ c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
 # machines and slow-but-correct code, and bounds a function that never returns: it is
 # called from at most 5 cells, so such a student is graded in under 3 minutes.
 c.Execute.timeout = 30
+# Kill each student's kernel once their notebook has run instead of waiting for TensorFlow to
+# shut down: the outputs are already collected, and it saves about 1 s per student.
+c.Execute.shutdown_kernel = "immediate"
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]

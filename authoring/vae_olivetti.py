@@ -570,7 +570,9 @@ print(f"Pérdida de prueba: {float(test_loss):.1f}")
 #
 # **Consejo (opcional).** Si pone el paso de un lote en una función decorada con `@tf.function`,
 # TensorFlow la compila en un grafo la primera vez y el entrenamiento se acelera mucho: en las
-# máquinas del curso una época pasa de 1.0 s a 0.28 s (unas 3.5 veces más rápido).
+# máquinas del curso (2 núcleos), una época de la vitrina, en lotes de 8 caras, pasa de 3.7 s
+# a 0.57 s, unas 6.5 veces más rápido. Cree el optimizador fuera de la función decorada: una
+# función `@tf.function` no debe crear variables nuevas cada vez que se llama.
 
 # %% nbgrader={"grade": false, "grade_id": "train_vae", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_vae(encoder, decoder, train_dataset, epochs):

@@ -54,21 +54,22 @@ def fairness_submissions():
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """Grades the demo students and the fairness students; returns {student: course folder}."""
+    """Grades the demo, fairness and adversarial students in one course (two nbgrader workers,
+    one gradebook); returns {student: course folder}."""
     submissions = course.demo_submissions()
     submissions.update({student: case[3] for student, case in fairness_submissions().items()})
     notebooks = {student: course.filled(answers_by_part)
                  for student, answers_by_part in submissions.items()}
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
-    return course.grade_in_parallel(notebooks, tmp_path_factory.mktemp("courses"), check=False)
+    folder = course.grade_in_parallel(notebooks, tmp_path_factory.mktemp("course"), check=False)
+    return dict.fromkeys(notebooks, folder)
 
 
 @pytest.fixture(scope="session")
 def feedback(graded):
     """{student: feedback HTML}, generated with the course's nbgrader configuration."""
-    for process in [course.start_nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
-                    for folder in set(graded.values())]:
-        course.finish(process)
+    for folder in set(graded.values()):
+        course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
     pages = {}
     for student, folder in graded.items():
         page = (folder / "feedback" / student / course.ASSIGNMENT /

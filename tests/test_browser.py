@@ -80,7 +80,7 @@ def lab(tmp_path_factory):
     user_settings(root / ".settings", "notebook-extension", "tracker", windowingMode="none")
     user_settings(root / ".settings", "apputils-extension", "notification", fetchNews="false")
     token, port = secrets.token_hex(16), free_port()
-    log = root / "jupyterlab.log"
+    log = tmp_path_factory.mktemp("jupyterlab-log") / "jupyterlab.log"  # not in the file browser
     env = course.environment()
     env.pop("NBGRADER_EXECUTION", None)
     env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # none of this user's own settings

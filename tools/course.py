@@ -4,6 +4,7 @@
     python tools/course.py source    # authoring/vae_olivetti.py -> source/.../vae_olivetti.ipynb
     python tools/course.py release   # nbgrader generate_assignment -> release/
     python tools/course.py demo      # submitted/ -> autograded/, feedback/, gradebook.db, grades.csv
+    python tools/course.py autograde # a real class: autograde submitted/ with 2 nbgrader workers
 
 Everything it writes is generated: never edit release/, submitted/, autograded/, feedback/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 
@@ -63,16 +65,16 @@ def nbgrader(*args, course=ROOT, check=True):
     return finish(start_nbgrader(*args, course=course), check)
 
 
-def new_course(folder):
-    """A copy of the course (config, grader, source) in `folder`, with its own gradebook."""
+def new_course(folder, origin=ROOT):
+    """A copy of a course (config, grader, source) in `folder`, with its own gradebook."""
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in COURSE_FILES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, folder / name,
+        if (origin / name).is_dir():
+            shutil.copytree(origin / name, folder / name,
                             ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(ROOT / name, folder / name)
+            shutil.copy(origin / name, folder / name)
     return folder
 
 
@@ -109,36 +111,84 @@ def autograde(course=ROOT, student=None):
 
 def scores(student, course=ROOT):
     """{grade_id: score} of every graded test cell of the student's autograded submission."""
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission_notebook(NOTEBOOK[:-6], ASSIGNMENT, student)
+    with gradebook(course) as grades:
+        submission = grades.find_submission_notebook(NOTEBOOK[:-6], ASSIGNMENT, student)
         return {grade.name: grade.score for grade in submission.grades}
 
 
 def grade_in_parallel(notebooks, folder, workers=2, check=True):
-    """Autogrades {student: notebook} with `workers` nbgrader processes at once.
+    """A new course in `folder` with {student: notebook} submitted and autograded by `workers`
+    nbgrader processes (autograde_in_parallel); returns the course folder."""
+    course = new_course(folder)
+    release(course)
+    for student, notebook in notebooks.items():
+        submit(student, notebook, course)
+    for k, log in enumerate(autograde_in_parallel(course, workers, check)):
+        (course / f"autograde.worker{k}.log").write_text(log)
+    return course
 
-    nbgrader grades one notebook after another; each worker is a course copy of its own (own
-    gradebook) that grades its share of the students and writes its log to autograde.log.
-    Returns {student: course folder}.
+
+def autograde_in_parallel(course=ROOT, workers=2, check=True):
+    """`nbgrader autograde` of every student in submitted/, shared among `workers` processes,
+    with one gradebook at the end.
+
+    nbgrader grades one notebook after another. Each worker is a copy of the course with its
+    own gradebook and every `workers`-th student. Their autograded notebooks and grades are then
+    copied into the course and its gradebook, so generate_feedback and export see the whole
+    class. Returns the workers' logs.
     """
-    courses = [new_course(pathlib.Path(folder) / f"worker{k}") for k in range(workers)]
-    for course in courses:
-        release(course)
-    where = {}
-    for k, (student, notebook) in enumerate(sorted(notebooks.items())):
-        where[student] = courses[k % workers]
-        submit(student, notebook, where[student])
-    logs = {course: finish(process, check=False) for course, process in
-            [(c, start_nbgrader("autograde", ASSIGNMENT, course=c)) for c in courses]}
-    for course, log in logs.items():
-        if "There was an error processing assignment" in log:
-            # Once more for the students that failed (nbgrader skips the graded ones): a kernel
-            # that did not start is worth a second try; a student's code that kills the kernel
-            # is reported again.
-            log += finish(start_nbgrader("autograde", ASSIGNMENT, course=course), check)
-        (course / "autograde.log").write_text(log)
-    return where
+    students = sorted(path.name for path in (course / "submitted").iterdir() if path.is_dir())
+    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
+        copies = [new_course(pathlib.Path(scratch) / f"worker{k}", origin=course)
+                  for k in range(workers)]
+        for k, student in enumerate(students):
+            shutil.copytree(course / "submitted" / student,
+                            copies[k % workers] / "submitted" / student)
+        for process in [start_nbgrader("generate_assignment", ASSIGNMENT, "--force", course=copy)
+                        for copy in copies]:
+            finish(process)
+        running = [start_nbgrader("autograde", ASSIGNMENT, course=copy) for copy in copies]
+        logs = []
+        for copy, process in zip(copies, running):
+            log = finish(process, check=False)
+            if "There was an error processing assignment" in log:
+                # Once more for the students that failed (nbgrader skips the graded ones): a
+                # kernel that did not start is worth a second try; a student's code that kills
+                # the kernel is reported again.
+                log += finish(start_nbgrader("autograde", ASSIGNMENT, course=copy), check)
+            logs.append(log)
+            merge_grades(copy, course)
+    return logs
+
+
+def gradebook(course):
+    from nbgrader.api import Gradebook
+    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+
+
+def merge_grades(worker, course):
+    """Copies a worker's autograded notebooks, and their grades and comments, into the course."""
+    with gradebook(worker) as source, gradebook(course) as target:
+        for submission in source.assignment_submissions(ASSIGNMENT):
+            student = submission.student.id
+            target.update_or_create_student(student)
+            target.update_or_create_submission(ASSIGNMENT, student,
+                                               timestamp=submission.timestamp)
+            for notebook in submission.notebooks:
+                where = (notebook.name, ASSIGNMENT, student)
+                for grade in notebook.grades:
+                    merged = target.find_grade(grade.name, *where)
+                    merged.auto_score = grade.auto_score
+                    merged.needs_manual_grade = grade.needs_manual_grade
+                for comment in notebook.comments:
+                    target.find_comment(comment.name, *where).auto_comment = comment.auto_comment
+                target.find_submission_notebook(*where).late_submission_penalty = (
+                    notebook.late_submission_penalty)
+            target.db.commit()
+            autograded = worker / "autograded" / student
+            if autograded.is_dir():
+                shutil.copytree(autograded, course / "autograded" / student,
+                                dirs_exist_ok=True)
 
 
 def grading_seconds(log):
@@ -179,6 +229,9 @@ def main(command):
         release()
     if command in ("demo", "all"):
         demo()
+    if command == "autograde":
+        for log in autograde_in_parallel():
+            print(log)
 
 
 if __name__ == "__main__":
