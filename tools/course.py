@@ -172,8 +172,9 @@ def merge_grades(worker, course):
         for submission in source.assignment_submissions(ASSIGNMENT):
             student = submission.student.id
             target.update_or_create_student(student)
-            target.update_or_create_submission(ASSIGNMENT, student,
-                                               timestamp=submission.timestamp)
+            with target.db.no_autoflush:  # nbgrader's add_submission warns otherwise
+                target.update_or_create_submission(ASSIGNMENT, student,
+                                                   timestamp=submission.timestamp)
             for notebook in submission.notebooks:
                 where = (notebook.name, ASSIGNMENT, student)
                 for grade in notebook.grades:
