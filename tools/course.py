@@ -65,6 +65,12 @@ def nbgrader(*args, course=ROOT, check=True):
     return finish(start_nbgrader(*args, course=course), check)
 
 
+def in_each(courses, *args, check=True):
+    """Runs one nbgrader command in every course at once; returns their outputs."""
+    return [finish(process, check)
+            for process in [start_nbgrader(*args, course=course) for course in courses]]
+
+
 def new_course(folder, origin=ROOT):
     """A copy of a course (config, grader, source) in `folder`, with its own gradebook."""
     folder = pathlib.Path(folder)
@@ -144,18 +150,14 @@ def autograde_in_parallel(course=ROOT, workers=2, check=True):
         for k, student in enumerate(students):
             shutil.copytree(course / "submitted" / student,
                             copies[k % workers] / "submitted" / student)
-        for process in [start_nbgrader("generate_assignment", ASSIGNMENT, "--force", course=copy)
-                        for copy in copies]:
-            finish(process)
-        running = [start_nbgrader("autograde", ASSIGNMENT, course=copy) for copy in copies]
+        in_each(copies, "generate_assignment", ASSIGNMENT, "--force")
         logs = []
-        for copy, process in zip(copies, running):
-            log = finish(process, check=False)
+        for copy, log in zip(copies, in_each(copies, "autograde", ASSIGNMENT, check=False)):
             if "There was an error processing assignment" in log:
                 # Once more for the students that failed (nbgrader skips the graded ones): a
                 # kernel that did not start is worth a second try; a student's code that kills
                 # the kernel is reported again.
-                log += finish(start_nbgrader("autograde", ASSIGNMENT, course=copy), check)
+                log += nbgrader("autograde", ASSIGNMENT, course=copy, check=check)
             logs.append(log)
             merge_grades(copy, course)
     return logs
