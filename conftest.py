@@ -1,5 +1,5 @@
 """Environment for every test, nbval's kernel included: the venv's tools, the offline data and
-the hidden-test grader on the path (as nbgrader_config.py sets it for nbgrader's kernels)."""
+the hidden cells' observer (course.environment())."""
 import os
 import pathlib
 import sys
@@ -13,5 +13,3 @@ os.environ.update(course.environment())
 # nbval runs the master as nbgrader's Validate does (hidden tests included, no showcase
 # training): the browser test already runs the completed notebook in full, figures and all.
 os.environ["NBGRADER_EXECUTION"] = "validate"
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "grading"),
-                                                         os.environ.get("PYTHONPATH")]))

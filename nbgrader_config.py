@@ -3,21 +3,22 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GRADING = os.path.join(HERE, "grading")
 
-# The hidden tests import `calificador` from grading/, which is never released. Kernels that
-# nbgrader starts inherit this environment; so does the feedback preprocessor below.
-sys.path.insert(0, GRADING)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [GRADING, os.environ.get("PYTHONPATH")]))
+# grading/ (verdicts, references, sandbox) is imported by nbgrader's own process and never by a
+# student's kernel; student_kernel/ (the hidden cells' observer) is all a kernel gets, read-only.
+sys.path[:0] = [os.path.join(HERE, "grading"), os.path.join(HERE, "student_kernel")]
 # Fewer TensorFlow C++ log lines (the notebook hides its import messages itself).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades, OverwriteCells,
-    OverwriteKernelspec)
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades,
+    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from course_preprocessors import DropDuplicateCellIds, HideTestTracebacks  # noqa: E402
+from course_preprocessors import (  # noqa: E402
+    DropDuplicateCellIds, HideTestTracebacks, VerifyObservations)
+from sandbox import SandboxedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -43,6 +44,12 @@ c.Execute.shutdown_kernel = "immediate"
 
 c.Autograde.sanitize_preprocessors = [
     ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+# nbgrader's own list, with Execute sandboxed (grading/sandbox.py) and the hidden checks decided
+# right after it, outside the kernel (VerifyObservations). Grading without the sandbox, where
+# bubblewrap cannot run: `nbgrader autograde vae_olivetti --SandboxedExecute.sandbox=False`.
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, VerifyObservations, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, HideTestTracebacks]

@@ -247,8 +247,7 @@ assert tuple(lote.shape) == (8, 64, 64, 1) and lote.dtype == tf.float32, (
     f"El primer lote debería tener forma (8, 64, 64, 1) y tipo float32; tiene "
     f"{tuple(lote.shape)} y {lote.dtype.name}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_data_generator_tipos", globals())
+_observador.observar("test_data_generator_tipos", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_data_generator_division", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -260,8 +259,7 @@ assert (n_train, n_test) == (40, 10), (
     f"Con 50 imágenes y test_size=0.2 se esperaban 40 de entrenamiento y 10 de prueba; se "
     f"encontraron {n_train} y {n_test}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_data_generator_division", globals())
+_observador.observar("test_data_generator_division", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_data_generator_lotes", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -272,8 +270,7 @@ assert tamanos == [16, 16, 8], (
     f"Con 40 imágenes de entrenamiento y batch_size=16 se esperaban lotes [16, 16, 8]; se "
     f"encontraron {tamanos}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_data_generator_lotes", globals())
+_observador.observar("test_data_generator_lotes", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_data_generator_mezcla", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -285,8 +282,7 @@ assert not (orden == X_train_sin_mezclar).all(), (
     "El conjunto de entrenamiento sale en el mismo orden que train_test_split: falta mezclarlo "
     "con shuffle.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_data_generator_mezcla", globals())
+_observador.observar("test_data_generator_mezcla", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -335,8 +331,7 @@ formas = [tuple(s.shape) for s in salidas]
 assert formas == [(3, 2), (3, 2)], (
     f"Con latent_dim=2 y 3 imágenes se esperaban dos salidas de forma (3, 2); se encontró {formas}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_encoder_forma", globals())
+_observador.observar("test_build_encoder_forma", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_encoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -347,8 +342,7 @@ filtros = [int(w.shape[-1]) for w in encoder_prueba.weights if len(w.shape) == 4
 assert filtros == [16, 32, 64, 128], (
     f"Se esperaban cuatro Conv2D con 16, 32, 64 y 128 filtros; se encontró {filtros}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_encoder_capas", globals())
+_observador.observar("test_build_encoder_capas", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_encoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -358,8 +352,7 @@ parametros = encoder_prueba.count_params()
 assert parametros == 105_604, (
     f"Con latent_dim=2 el encoder debería tener 105604 parámetros; tiene {parametros}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_encoder_conexiones", globals())
+_observador.observar("test_build_encoder_conexiones", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -410,8 +403,7 @@ forma = tuple(decoder_prueba(tf.zeros((3, 2))).shape)
 assert forma == (3, 64, 64, 1), (
     f"Con 3 vectores latentes se esperaba una salida (3, 64, 64, 1); se encontró {forma}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_decoder_forma", globals())
+_observador.observar("test_build_decoder_forma", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_decoder_capas", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -422,8 +414,7 @@ filtros = [int(w.shape[2]) for w in decoder_prueba.weights if len(w.shape) == 4]
 assert filtros == [128, 64, 32, 16, 1], (
     f"Se esperaban cinco Conv2DTranspose con 128, 64, 32, 16 y 1 filtros; se encontró {filtros}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_decoder_capas", globals())
+_observador.observar("test_build_decoder_capas", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_decoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -433,8 +424,7 @@ parametros = decoder_prueba.count_params()
 assert parametros == 258_945, (
     f"Con latent_dim=2 el decoder debería tener 258945 parámetros; tiene {parametros}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_build_decoder_conexiones", globals())
+_observador.observar("test_build_decoder_conexiones", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -510,8 +500,7 @@ assert abs(perdida - esperada) < 1e-2, (
     f"Con logits 0 y KL 0 se esperaba 4096·log 2 = {esperada:.2f}; se obtuvo {perdida:.2f}. "
     "¿Sumó la entropía cruzada sobre todos los píxeles y promedió sobre el lote?")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_vae_loss_reconstruccion", globals())
+_observador.observar("test_vae_loss_reconstruccion", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vae_loss_kl", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -523,8 +512,7 @@ assert tf.is_tensor(perdida) and perdida.shape.rank == 0, (
     f"{getattr(perdida, 'shape', '?')}.")
 assert abs(float(perdida)) < float("inf"), f"La pérdida debe ser un número finito; es {float(perdida)}."
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_vae_loss_kl", globals())
+_observador.observar("test_vae_loss_kl", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vae_loss_valor", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
@@ -533,8 +521,7 @@ encoder_j, decoder_j = modelos_de_juguete()
 perdida = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
 assert perdida > 0, f"El ELBO negativo de estas imágenes debería ser positivo; es {perdida:.2f}."
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_vae_loss_valor", globals())
+_observador.observar("test_vae_loss_valor", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -604,8 +591,7 @@ assert (pesos_planos(encoder_j) != antes_encoder).any(), (
 assert (pesos_planos(decoder_j) != antes_decoder).any(), (
     "Tras una época los pesos del decoder no cambiaron.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_train_vae_actualiza", globals())
+_observador.observar("test_train_vae_actualiza", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_vae_adam", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -616,8 +602,7 @@ resultado = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 1)
 assert isinstance(resultado, tuple) and len(resultado) == 2, (
     f"train_vae debe devolver la tupla (encoder, decoder); devolvió {type(resultado).__name__}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_train_vae_adam", globals())
+_observador.observar("test_train_vae_adam", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_vae_pasos", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
@@ -628,8 +613,7 @@ datos = tf.data.Dataset.from_tensor_slices(X_prueba[:8]).batch(4)
 encoder_j, decoder_j = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 0)
 assert (pesos_planos(decoder_j) == antes).all(), "Con epochs=0 los pesos no deben cambiar."
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_train_vae_pasos", globals())
+_observador.observar("test_train_vae_pasos", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -663,8 +647,7 @@ for cantidad in (1, 3):
     assert forma == (cantidad, 64, 64, 1), (
         f"Para una entrada ({cantidad}, 64, 64, 1) se esperaba la misma forma; se obtuvo {forma}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_reconstruct_faces_forma", globals())
+_observador.observar("test_reconstruct_faces_forma", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_reconstruct_faces_valores", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
@@ -674,8 +657,7 @@ cara = reconstruct_faces(encoder_j, decoder_j, X_prueba[:2]).numpy()
 assert cara.min() >= 0 and cara.max() <= 1, (
     f"Los píxeles deben estar entre 0 y 1; van de {cara.min():.2f} a {cara.max():.2f}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_reconstruct_faces_valores", globals())
+_observador.observar("test_reconstruct_faces_valores", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -724,8 +706,7 @@ assert isinstance(caras, list) and len(caras) == 5, (
 assert all(np.size(cara) == 64 * 64 for cara in caras), (
     f"Cada cara debe tener 64x64 píxeles; las formas son {[np.shape(c) for c in caras]}.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_face_interpolation_lista", globals())
+_observador.observar("test_face_interpolation_lista", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_extremos", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
@@ -735,8 +716,7 @@ caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 3)
 assert (np.asarray(caras[0]) != np.asarray(caras[-1])).any(), (
     "La primera y la última cara son iguales: deberían venir de face1 y de face2.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_face_interpolation_extremos", globals())
+_observador.observar("test_face_interpolation_extremos", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_latente", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
@@ -747,8 +727,7 @@ valores = [float(np.min(cara)) for cara in caras] + [float(np.max(cara)) for car
 assert min(valores) >= 0 and max(valores) <= 1, (
     "Cada cara debe ser una reconstrucción con tf.sigmoid: píxeles entre 0 y 1.")
 ### BEGIN HIDDEN TESTS
-import calificador
-calificador.revisar("test_face_interpolation_latente", globals())
+_observador.observar("test_face_interpolation_latente", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]

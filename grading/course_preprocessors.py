@@ -1,4 +1,5 @@
 """nbgrader preprocessors of this course, registered in nbgrader_config.py."""
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
@@ -36,3 +37,38 @@ class DropDuplicateCellIds(DeduplicateIds):
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+class VerifyObservations(NbGraderPreprocessor):
+    """For `autograde`, right after SandboxedExecute: decides every hidden check outside the
+    student's kernel.
+
+    In the kernel, each graded cell's hidden part only publishes an observation (what the
+    student's functions returned on inputs fixed by this grading's seed; see
+    student_kernel/observador.py). Here the observations are taken out of every cell's outputs
+    (they are data, not feedback), and `calificador.veredicto` compares each graded cell's
+    observation with references computed in this process. A failed check becomes an error output
+    with its Spanish message, which is what SaveAutoGrades scores as 0. A cell that already
+    failed in the kernel (a visible assert, the student's own error) keeps its error.
+    """
+
+    def preprocess(self, nb, resources):
+        import calificador  # loaded in the background by SandboxedExecute
+        from observador import MIME
+
+        seed = resources["calificacion"]["semilla"]
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            observations = [output["data"][MIME] for output in cell.outputs
+                            if MIME in output.get("data", {})]
+            cell.outputs = [output for output in cell.outputs
+                            if MIME not in output.get("data", {})]
+            failed = any(output.output_type == "error" for output in cell.outputs)
+            if is_grade(cell) and not failed:
+                grade_id = cell.metadata["nbgrader"]["grade_id"]
+                message = calificador.veredicto(grade_id, observations, seed)
+                if message:
+                    cell.outputs.append(new_output("error", ename="AssertionError",
+                                                   evalue=message, traceback=[message]))
+        return nb, resources

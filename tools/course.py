@@ -21,23 +21,26 @@ import tempfile
 import nbformat
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "authoring"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "grading"))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import answers  # noqa: E402
 import build_source  # noqa: E402
+import sandbox  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASSIGNMENT = "vae_olivetti"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "scikit_learn_data"
 TIMESTAMP = "2026-11-20 12:00:00.000000 UTC"
-COURSE_FILES = ("nbgrader_config.py", "grading", "source")
+COURSE_FILES = ("nbgrader_config.py", "grading", "student_kernel", "source")
 
 
 def environment():
-    """Environment for nbgrader: the venv's bin on PATH (nbgrader shells out to alembic) and
-    the offline copy of the Olivetti faces when it is there."""
-    env = dict(os.environ)
+    """Environment for nbgrader: the venv's bin on PATH (nbgrader shells out to alembic), the
+    offline copy of the Olivetti faces when it is there, and the hidden cells' observer for the
+    kernels of `nbgrader validate` (autograde's sandboxed kernels get their own)."""
+    env = dict(os.environ, **sandbox.observer_environment())
     env["PATH"] = os.pathsep.join([str(pathlib.Path(sys.executable).parent), env.get("PATH", "")])
     if "SCIKIT_LEARN_DATA" not in env and SHARED_DATA.is_dir():
         env["SCIKIT_LEARN_DATA"] = str(SHARED_DATA)

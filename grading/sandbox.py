@@ -1,0 +1,284 @@
+"""Each student's kernel in a bubblewrap sandbox during `nbgrader autograde`.
+
+`SandboxedExecute` replaces nbgrader's `Execute` in `Autograde.autograde_preprocessors`
+(nbgrader_config.py). For each notebook it:
+
+* picks a new grading seed (the hidden tests' inputs) and hands it to the kernel and, through
+  `resources["calificacion"]`, to `VerifyObservations`, which decides the hidden checks outside
+  the kernel;
+* starts the kernel with Debian's `bwrap` (package `bubblewrap`): no network (new network
+  namespace; nbgrader talks to the kernel over IPC sockets in a folder bound into the sandbox),
+  its own PID namespace, a new user id with no capabilities, read-only Python environment,
+  data set and observer (`student_kernel/`), a writable scratch copy of the student's own
+  notebook folder, and nothing else: no course folder, gradebook, grader or other student;
+* limits the kernel (prlimit): 512 processes and threads, 8 GiB of address space per process,
+  1 GiB per file; after each cell it kills every process of the sandbox but the kernel, so a
+  fork bomb dies with its cell;
+* grades a notebook whose kernel died: the cells it ran keep their results, the graded cells
+  after it fail with a message (nbgrader alone would skip the student).
+
+Where bubblewrap is missing or cannot make namespaces, autograde stops before grading with one
+sentence. `--SandboxedExecute.sandbox=False` (or `c.SandboxedExecute.sandbox = False`) grades
+without the sandbox; every student's log line then says so.
+"""
+import functools
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Any, Bool
+
+STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
+INSIDE_OBSERVER = "/calificacion"
+INSIDE_HOME = "/home/estudiante"
+LIMITS = ["--nproc=512", f"--as={8 << 30}", f"--fsize={1 << 30}", "--core=0"]
+PASSED_ENVIRONMENT = ("SCIKIT_LEARN_DATA", "TF_CPP_MIN_LOG_LEVEL", "NBGRADER_EXECUTION",
+                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "LANG")
+HELP = ("install Debian's bubblewrap package (apt-get install bubblewrap), or grade without "
+        "the sandbox with --SandboxedExecute.sandbox=False (see README)")
+
+
+@functools.lru_cache(maxsize=None)
+def sandbox_problem():
+    """None when bwrap can make the sandbox here, otherwise what is wrong."""
+    for tool in ("bwrap", "prlimit", "setpriv"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    trial = subprocess.run(["bwrap", "--unshare-pid", "--unshare-net", "--die-with-parent",
+                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+                           capture_output=True, text=True)
+    if trial.returncode != 0:
+        return f"bwrap cannot create namespaces here ({trial.stderr.strip()})"
+    return None
+
+
+def observer_environment():
+    """What a kernel needs to run the hidden cells' observer (outside the sandbox too)."""
+    return {"PYTHONPATH": str(STUDENT_KERNEL), "IPYTHONDIR": str(STUDENT_KERNEL / "ipython")}
+
+
+def processes_of(uid):
+    """{pid: start time} of the processes whose real user id is `uid`."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as status:
+                owner = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+            if owner == uid:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    found[int(entry.name)] = int(stat.read().rsplit(")", 1)[1].split()[19])
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue  # the process ended while we looked
+    return found
+
+
+class Sandbox:
+    """One notebook's sandbox: a scratch copy of its folder, a folder for the kernel's IPC
+    sockets and connection file, a fresh user id, and the bwrap command around the kernel."""
+
+    def __init__(self, scratch, notebook_dir, seed, enabled):
+        self.enabled = enabled
+        self.seed = seed
+        self.scratch = pathlib.Path(scratch)
+        self.work = self.scratch / pathlib.Path(notebook_dir).name
+        shutil.copytree(notebook_dir, self.work)
+        self.runtime = self.scratch / "kernel"
+        # IPython wants a writable profile folder: the kernel's user gets a copy of ours.
+        shutil.copytree(STUDENT_KERNEL / "ipython", self.runtime / "ipython")
+        self.uid = 100_000 + secrets.randbelow(1 << 30)
+        self.kernel_pid = None
+
+    def environment(self):
+        environment = {name: os.environ[name] for name in PASSED_ENVIRONMENT
+                       if name in os.environ}
+        environment.update(CALIFICACION_SEMILLA=str(self.seed), PYTHONUNBUFFERED="1")
+        if not self.enabled:
+            return {**os.environ, **environment, **observer_environment()}
+        venv_bin = pathlib.Path(sys.executable).parent
+        return {**environment, "PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": "/tmp",
+                "PYTHONPATH": INSIDE_OBSERVER, "IPYTHONDIR": str(self.runtime / "ipython"),
+                "MPLBACKEND": "Agg"}
+
+    def inside_work(self):
+        return f"{INSIDE_HOME}/{self.work.name}" if self.enabled else str(self.work)
+
+    def command(self, kernel_cmd):
+        """bwrap, then the limits, then a user with no rights, then the kernel."""
+        if not self.enabled:
+            return kernel_cmd
+        binds = [("--ro-bind", sys.base_prefix, sys.base_prefix),
+                 ("--ro-bind", sys.prefix, sys.prefix),
+                 ("--ro-bind", str(STUDENT_KERNEL), INSIDE_OBSERVER),
+                 ("--bind", str(self.work), self.inside_work()),
+                 ("--bind", str(self.runtime), str(self.runtime))]
+        data = os.environ.get("SCIKIT_LEARN_DATA")
+        if data and os.path.isdir(data):
+            binds.append(("--ro-bind", data, data))
+        args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--hostname", "calificacion",
+                "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(512 << 20), "--tmpfs", "/tmp"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = pathlib.Path("/") / name
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
+            args += ["--ro-bind-try", path, path]
+        made = {"/", "/tmp", "/usr", "/proc", "/dev"}
+        for kind, source, target in binds:
+            for parent in reversed(pathlib.PurePosixPath(target).parents):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    args += ["--perms", "0755", "--dir", str(parent)]
+            made.add(target)
+            args += [kind, source, target]
+        args += ["--chdir", self.inside_work(), "--clearenv"]
+        for name, value in self.environment().items():
+            args += ["--setenv", name, value]
+        user = str(self.uid)
+        return (args + ["--", "prlimit", *LIMITS, "--", "setpriv", f"--reuid={user}",
+                        f"--regid={user}", "--clear-groups", "--no-new-privs", "--"]
+                + kernel_cmd)
+
+    def hand_over(self):
+        """The kernel's user owns the scratch copy and the connection folder, nothing else."""
+        if self.enabled:
+            for folder, _, files in os.walk(self.scratch):
+                os.chown(folder, self.uid, self.uid)
+                for name in files:
+                    os.chown(os.path.join(folder, name), self.uid, self.uid)
+
+    def find_kernel(self):
+        """Called once the kernel answers, before any cell runs: its only process is it."""
+        if self.enabled:
+            running = processes_of(self.uid)
+            self.kernel_pid = min(running, key=running.get) if running else None
+
+    def kill_strays(self):
+        """Stops, then kills, every process of the sandbox but the kernel."""
+        if not self.enabled or self.kernel_pid is None:
+            return
+        for _ in range(50):
+            strays = [pid for pid in processes_of(self.uid) if pid != self.kernel_pid]
+            if not strays:
+                return
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                for pid in strays:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts its kernel inside `sandbox` and signals only the kernel
+    (jupyter_client signals the process group, which would end bwrap, and the sandbox with it)."""
+
+    sandbox = Any(None, allow_none=True)
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.sandbox is not None:
+            self.transport = "ipc"
+            self.ip = str(self.sandbox.runtime / "ipc")
+            self.connection_file = str(self.sandbox.runtime / "kernel.json")
+            kw["cwd"] = str(self.sandbox.work)
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.sandbox is not None:
+            self.sandbox.hand_over()
+            kernel_cmd = self.sandbox.command(kernel_cmd)
+            kw["env"] = self.sandbox.environment()
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_signal_kernel(self, signum):
+        if self.sandbox is not None and self.sandbox.kernel_pid is not None:
+            try:
+                os.kill(self.sandbox.kernel_pid, signum)
+            except ProcessLookupError:
+                pass
+        else:
+            await super()._async_signal_kernel(signum)
+
+
+@functools.lru_cache(maxsize=None)
+def start_loading_the_grader():
+    """The grader imports TensorFlow (about 4 s): load it while the first kernel starts."""
+    thread = threading.Thread(target=__import__, args=("calificador",), daemon=True)
+    thread.start()
+    return thread
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with each kernel sandboxed and a grading seed per notebook."""
+
+    sandbox = Bool(True, help="Run each student's kernel in a bubblewrap sandbox.").tag(
+        config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+        if self.sandbox and sandbox_problem():
+            raise SystemExit(f"Cannot sandbox the students' kernels: {sandbox_problem()}; "
+                             f"{HELP}.")
+        self._sandbox = None
+        self._cell_index = None
+
+    def preprocess(self, nb, resources=None, km=None):
+        start_loading_the_grader()
+        seed = secrets.randbelow(1 << 31)
+        resources.setdefault("calificacion", {})["semilla"] = seed
+        student = resources.get("nbgrader", {}).get("student", "?")
+        if not self.sandbox:
+            self.log.warning("Grading %s WITHOUT the sandbox: the student's code runs with your "
+                             "rights (SandboxedExecute.sandbox = False)", student)
+        with tempfile.TemporaryDirectory(prefix="calificacion-") as scratch:
+            self._sandbox = Sandbox(scratch, resources["metadata"]["path"], seed, self.sandbox)
+            try:
+                return super().preprocess(nb, resources, km)
+            except DeadKernelError:
+                self.log.warning("The kernel of %s died in cell %s: the graded cells after it "
+                                 "score 0", student, self._cell_index)
+                self._mark_dead_kernel(nb)
+                return nb, resources
+            finally:
+                self._sandbox = None
+
+    def _mark_dead_kernel(self, nb):
+        cell = nb.cells[self._cell_index]
+        message = "El kernel terminó durante esta celda (¿os._exit, memoria o señal?)."
+        cell.setdefault("outputs", []).append(new_output(
+            "error", ename="DeadKernelError", evalue=message, traceback=[message]))
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.sandbox = self._sandbox
+        return km
+
+    def start_new_kernel_client(self):
+        kc = super().start_new_kernel_client()
+        self._sandbox.find_kernel()
+        return kc
+
+    def preprocess_cell(self, cell, resources, index):
+        self._cell_index = index
+        return super().preprocess_cell(cell, resources, index)
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        if self._sandbox is not None:
+            self._sandbox.kill_strays()
