@@ -41,7 +41,10 @@ from traitlets import Any, Bool
 STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
 INSIDE_OBSERVER = "/calificacion"
 INSIDE_HOME = "/home/estudiante"
+# Processes and threads (a TensorFlow kernel uses about 30), address space per process, file
+# size, no core dumps.
 LIMITS = ["--nproc=512", f"--as={8 << 30}", f"--fsize={1 << 30}", "--core=0"]
+MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (Sandbox.watch)
 PASSED_ENVIRONMENT = ("SCIKIT_LEARN_DATA", "TF_CPP_MIN_LOG_LEVEL", "NBGRADER_EXECUTION",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "LANG")
 HELP = ("install Debian's bubblewrap package (apt-get install bubblewrap), or grade without "
@@ -68,7 +71,8 @@ def observer_environment():
 
 
 def processes_of(uid):
-    """{pid: start time} of the processes whose real user id is `uid`."""
+    """{pid: (state, start time)} of the live (not zombie) processes whose real user id is
+    `uid`."""
     found = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -78,10 +82,20 @@ def processes_of(uid):
                 owner = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
             if owner == uid:
                 with open(f"/proc/{entry.name}/stat") as stat:
-                    found[int(entry.name)] = int(stat.read().rsplit(")", 1)[1].split()[19])
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    found[int(entry.name)] = (fields[0], int(fields[19]))
         except (OSError, StopIteration, IndexError, ValueError):
             continue  # the process ended while we looked
     return found
+
+
+def send(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 class Sandbox:
@@ -99,6 +113,8 @@ class Sandbox:
         shutil.copytree(STUDENT_KERNEL / "ipython", self.runtime / "ipython")
         self.uid = 100_000 + secrets.randbelow(1 << 30)
         self.kernel_pid = None
+        self.stopped = threading.Event()
+        self.bombs = 0
 
     def environment(self):
         environment = {name: os.environ[name] for name in PASSED_ENVIRONMENT
@@ -136,7 +152,7 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
-        for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf"):
+        for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/fonts"):
             args += ["--ro-bind-try", path, path]
         made = {"/", "/tmp", "/usr", "/proc", "/dev"}
         for kind, source, target in binds:
@@ -150,7 +166,7 @@ class Sandbox:
         for name, value in self.environment().items():
             args += ["--setenv", name, value]
         user = str(self.uid)
-        return (args + ["--", "prlimit", *LIMITS, "--", "setpriv", f"--reuid={user}",
+        return (args + ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--", "setpriv", f"--reuid={user}",
                         f"--regid={user}", "--clear-groups", "--no-new-privs", "--"]
                 + kernel_cmd)
 
@@ -163,25 +179,44 @@ class Sandbox:
                     os.chown(os.path.join(folder, name), self.uid, self.uid)
 
     def find_kernel(self):
-        """Called once the kernel answers, before any cell runs: its only process is it."""
+        """Called once the kernel answers, before any cell runs: its only process is it. From
+        then on a watchdog looks at the sandbox four times a second."""
         if self.enabled:
             running = processes_of(self.uid)
-            self.kernel_pid = min(running, key=running.get) if running else None
+            self.kernel_pid = min(running, key=lambda pid: running[pid][1]) if running else None
+            threading.Thread(target=self.watch, daemon=True).start()
 
-    def kill_strays(self):
-        """Stops, then kills, every process of the sandbox but the kernel."""
-        if not self.enabled or self.kernel_pid is None:
-            return
-        for _ in range(50):
-            strays = [pid for pid in processes_of(self.uid) if pid != self.kernel_pid]
-            if not strays:
-                return
-            for sig in (signal.SIGSTOP, signal.SIGKILL):
-                for pid in strays:
-                    try:
-                        os.kill(pid, sig)
-                    except ProcessLookupError:
-                        pass
+    def watch(self):
+        """A fork bomb fills the machine's cores long before the cell's time limit, slowing
+        every other student graded meanwhile. Past MAX_PROCESSES its copies are stopped, not
+        killed: stopped, they still fill the process limit, so the kernel's next fork fails and
+        its cell ends with that error; `after_cell` then kills them."""
+        try:  # the kernels run at nice 10; as root, the watchdog outranks them further
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
+        except PermissionError:
+            pass
+        while not self.stopped.wait(0.25):
+            if len(processes_of(self.uid)) > MAX_PROCESSES:
+                self.bombs += 1
+                self.stop_strays()
+
+    def stop_strays(self):
+        """Stops every process of the sandbox but the kernel (a stopped process cannot fork);
+        returns them."""
+        for _ in range(200):
+            strays = {pid: state for pid, (state, _) in processes_of(self.uid).items()
+                      if pid != self.kernel_pid}
+            running = [pid for pid, state in strays.items() if state not in "Tt"]
+            if not running:
+                break
+            send(running, signal.SIGSTOP)
+        return strays
+
+    def after_cell(self):
+        """Kills what the cell left running (stopped first: killing copies that still fork
+        would only make room for new ones)."""
+        if self.enabled and self.kernel_pid is not None:
+            send(self.stop_strays(), signal.SIGKILL)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -256,6 +291,10 @@ class SandboxedExecute(Execute):
                 self._mark_dead_kernel(nb)
                 return nb, resources
             finally:
+                self._sandbox.stopped.set()
+                if self._sandbox.bombs:
+                    self.log.warning("Fork bomb in the kernel of %s: its processes were killed",
+                                     student)
                 self._sandbox = None
 
     def _mark_dead_kernel(self, nb):
@@ -281,4 +320,4 @@ class SandboxedExecute(Execute):
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)
         if self._sandbox is not None:
-            self._sandbox.kill_strays()
+            self._sandbox.after_cell()

@@ -3,6 +3,7 @@ tampering and messy notebooks. Each case says which parts must lose points (the 
 keep full marks) or that nbgrader must report the student and go on."""
 import copy
 import dataclasses
+import textwrap
 from typing import Callable
 
 import nbformat
@@ -70,7 +71,6 @@ class Case:
     notebook: Callable
     zeroed_parts: tuple = ()  # parts that must score 0; the others keep full marks
     same_as_wrong: str = ""  # or: the grades of this wrong answer from tools/answers.py
-    reported: bool = False  # or: nbgrader reports the student as failed and goes on
 
 
 CASES = {
@@ -89,12 +89,12 @@ CASES = {
                                              "def reconstruct_faces(encoder, decoder, test_image):\n"
                                              "    while True:\n        time.sleep(1)\n"),
                            ("reconstruct_faces",)),
-    "adv_kernel_dies": Case("face_interpolation kills the kernel (os._exit)",
+    "adv_kernel_dies": Case("face_interpolation kills the kernel (os._exit): graded anyway",
                             lambda: with_part("face_interpolation",
                                               "import os\n\n"
                                               "def face_interpolation(encoder, decoder, face1, face2, "
                                               "num_steps):\n    os._exit(1)\n"),
-                            reported=True),
+                            ("face_interpolation",)),
     "adv_flood": Case("reconstruct_faces prints 20 MB (correct otherwise)",
                       lambda: with_part("reconstruct_faces", MASTER["reconstruct_faces"].replace(
                           "    mean, logvar = encoder(test_image)",
@@ -109,3 +109,224 @@ CASES = {
                                                + REDEFINE_GIVEN)),
     "adv_messy": Case("correct answers in a messy notebook", messy),
 }
+
+
+# ---------------------------------------------------------------------------------- attacks
+# What a student who has read nbgrader's documentation and this repository would try. Each one
+# is empty or wrong in the part it attacks and correct elsewhere; in an unsandboxed kernel with
+# the verdicts inside it, the first eight would have earned the attacked part's points.
+
+NETWORK_PORT = 47_011  # tests/test_sandbox.py listens here on 127.0.0.1
+
+
+def attack(part, code):
+    """The master's answers, with `code` (dedented) as the solution of `part`."""
+    return lambda: with_part(part, textwrap.dedent(code))
+
+
+PATCH_EVERY_MODULE = """\
+    import sys, types
+    instalacion = (sys.prefix, sys.base_prefix)
+    for modulo in list(sys.modules.values()):
+        archivo = getattr(modulo, "__file__", None) or ""
+        if archivo and not archivo.startswith(instalacion):
+            for nombre, valor in list(vars(modulo).items()):
+                if isinstance(valor, types.FunctionType):
+                    setattr(modulo, nombre, lambda *a, **k: None)
+"""
+
+ATTACKS = {
+    "atk_lee_fuente": Case(
+        "face_interpolation runs the master's solution found by searching the disk for "
+        "source/*/*.ipynb",
+        attack("face_interpolation", """
+            import json, os
+
+            def face_interpolation(encoder, decoder, face1, face2, num_steps):
+                for raiz, carpetas, archivos in os.walk("/"):
+                    carpetas[:] = [c for c in carpetas if c not in ("proc", "sys", "usr", "dev")]
+                    for nombre in archivos:
+                        if nombre.endswith(".ipynb") and "source" in raiz:
+                            celdas = json.load(open(os.path.join(raiz, nombre)))["cells"]
+                            for celda in celdas:
+                                codigo = "".join(celda["source"])
+                                if codigo.startswith("def face_interpolation"):
+                                    exec(codigo, globals())
+                                    return globals()["face_interpolation"](
+                                        encoder, decoder, face1, face2, num_steps)
+                raise FileNotFoundError("no encontré la solución")
+            """),
+        ("face_interpolation",)),
+    "atk_lee_companeros": Case(
+        "reconstruct_faces copies another student's answer from submitted/",
+        attack("reconstruct_faces", """
+            import json, os
+
+            def reconstruct_faces(encoder, decoder, test_image):
+                for raiz, carpetas, archivos in os.walk("/"):
+                    carpetas[:] = [c for c in carpetas if c not in ("proc", "sys", "usr", "dev")]
+                    if "submitted" in raiz and "atk_lee_companeros" not in raiz:
+                        for nombre in archivos:
+                            if nombre.endswith(".ipynb"):
+                                for celda in json.load(open(os.path.join(raiz, nombre)))["cells"]:
+                                    codigo = "".join(celda["source"])
+                                    if codigo.startswith("def reconstruct_faces"):
+                                        exec(codigo, globals())
+                                        return globals()["reconstruct_faces"](
+                                            encoder, decoder, test_image)
+                raise FileNotFoundError("no encontré a nadie")
+            """),
+        ("reconstruct_faces",)),
+    "atk_parchea_modulos": Case(
+        "wrong build_decoder (sigmoid) that, when called, replaces every function of every "
+        "module loaded from outside the Python installation by a no-op",
+        lambda: with_part("build_decoder", answers.wrong("sigmoid on the last layer").code(
+            MASTER).replace("    return decoder", PATCH_EVERY_MODULE + "    return decoder")),
+        same_as_wrong="sigmoid on the last layer"),
+    "atk_gancho_import": Case(
+        "wrong data_generator (random_state=0) that installs an import hook "
+        "(builtins.__import__): every module imported later from outside the Python "
+        "installation (a grader, an observer) comes back with functions that do nothing",
+        lambda: with_part("data_generator", answers.wrong("split with random_state=0").code(
+            MASTER) + textwrap.dedent("""
+
+            import builtins, sys, types
+            _importar = builtins.__import__
+            _instalacion = (sys.prefix, sys.base_prefix)
+
+            def _gancho(nombre, *args, **kwargs):
+                modulo = _importar(nombre, *args, **kwargs)
+                archivo = getattr(modulo, "__file__", None) or ""
+                if not archivo or archivo.startswith(_instalacion):
+                    return modulo  # los módulos de Python y de la instalación, intactos
+                falso = types.ModuleType(modulo.__name__)
+                for clave, valor in vars(modulo).items():
+                    setattr(falso, clave, (lambda *a, **k: None) if callable(valor) else valor)
+                return falso
+
+            builtins.__import__ = _gancho
+            """)),
+        same_as_wrong="split with random_state=0"),
+    "atk_importa_calificador": Case(
+        "vae_loss that imports the grader and calls its reference (searching the disk for "
+        "grading/calificador.py)",
+        attack("vae_loss", """
+            import importlib.util, os, sys
+
+            def vae_loss(encoder, decoder, x):
+                for raiz, carpetas, archivos in os.walk("/"):
+                    carpetas[:] = [c for c in carpetas if c not in ("proc", "sys", "usr", "dev")]
+                    if "calificador.py" in archivos:
+                        sys.path.insert(0, raiz)
+                        import calificador
+                        return calificador.vae_loss_referencia(encoder, decoder, x)
+                raise ModuleNotFoundError("calificador")
+            """),
+        ("vae_loss",)),
+    "atk_escribe_archivos": Case(
+        "train_vae that writes into every gradebook.db, grading/ and source/ it can find",
+        attack("train_vae", """
+            import os
+
+            def train_vae(encoder, decoder, train_dataset, epochs):
+                escritos = 0
+                for raiz, carpetas, archivos in os.walk("/"):
+                    carpetas[:] = [c for c in carpetas if c not in ("proc", "sys", "usr", "dev")]
+                    for nombre in archivos:
+                        if nombre in ("gradebook.db", "calificador.py", "vae_olivetti.ipynb",
+                                      "nbgrader_config.py", "observador.py"):
+                            try:
+                                with open(os.path.join(raiz, nombre), "a") as archivo:
+                                    archivo.write("# atk_escribe_archivos estuvo aquí\\n")
+                                escritos += 1
+                            except OSError:
+                                pass
+                raise PermissionError(f"{escritos} archivos modificados")
+            """),
+        ("train_vae",)),
+    "atk_falsifica": Case(
+        "empty vae_loss whose cell replaces the hidden cells' observer so that it publishes a "
+        "plausible loss (4096 log 2) instead of observing",
+        attack("vae_loss", """
+            import math
+            from IPython.display import publish_display_data
+
+            def vae_loss(encoder, decoder, x):
+                raise NotImplementedError()
+
+            _observar = _observador.observar
+
+            def _falso(prueba, ns):
+                if not prueba.startswith("test_vae_loss"):
+                    return _observar(prueba, ns)
+                publish_display_data({_observador.MIME: {
+                    "prueba": prueba, "datos": {"perdida": 4096 * math.log(2)}}})
+
+            _observador.observar = _falso
+            """),
+        ("vae_loss",)),
+    "atk_red": Case(
+        f"reconstruct_faces that asks a server on 127.0.0.1:{NETWORK_PORT} for the answer",
+        attack("reconstruct_faces", f"""
+            import socket
+
+            def reconstruct_faces(encoder, decoder, test_image):
+                with socket.create_connection(("127.0.0.1", {NETWORK_PORT}), timeout=3) as canal:
+                    canal.sendall(b"atk_red: la respuesta, por favor")
+                mean, logvar = encoder(test_image)
+                return tf.sigmoid(decoder(reparameterize(mean, logvar)))
+            """),
+        ("reconstruct_faces",)),
+    "atk_bomba": Case(
+        "face_interpolation that forks for ever (fork bomb)",
+        attack("face_interpolation", """
+            import os
+
+            def face_interpolation(encoder, decoder, face1, face2, num_steps):
+                while True:
+                    os.fork()
+            """),
+        ("face_interpolation",)),
+    "atk_memoria": Case(
+        "reconstruct_faces that allocates 20 GB",
+        attack("reconstruct_faces", """
+            def reconstruct_faces(encoder, decoder, test_image):
+                reserva = np.ones(20 * 2**30 // 8)
+                return reserva[: test_image.size].reshape(test_image.shape)
+            """),
+        ("reconstruct_faces",)),
+    "atk_mata_padre": Case(
+        "build_encoder that kills its parent process and every other process it can see",
+        attack("build_encoder", """
+            import os, signal
+
+            def build_encoder(latent_dim):
+                propios = {os.getpid()}
+                for pid in [os.getppid()] + [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                    if pid not in propios:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                raise RuntimeError("sigo aquí")
+            """),
+        ("build_encoder",)),
+    "atk_oculta_errores": Case(
+        "wrong data_generator (random_state=0) whose cell hides every error: no tracebacks, "
+        "every later cell wrapped in a try that swallows its errors, a fake success line",
+        lambda: with_part("data_generator", answers.wrong("split with random_state=0").code(
+            MASTER) + textwrap.dedent("""
+
+            _ip = get_ipython()
+            _ip.showtraceback = lambda *a, **k: None
+
+            def _sin_errores(lineas):  # cada celda siguiente, dentro de un try que calla
+                return (["try:\\n"] + ["    " + linea for linea in lineas]
+                        + ["\\nexcept BaseException:\\n", "    pass\\n"])
+
+            _ip.input_transformers_post.append(_sin_errores)
+            print("Success! Your notebook passes all the tests.")
+            """)),
+        same_as_wrong="split with random_state=0"),
+}
+CASES.update(ATTACKS)
