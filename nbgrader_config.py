@@ -18,7 +18,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from course_preprocessors import (  # noqa: E402
     DropDuplicateCellIds, HideTestTracebacks, VerifyObservations)
-from sandbox import SandboxedExecute  # noqa: E402
+from sandbox import RequireSandbox, SandboxedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -43,10 +43,11 @@ c.Execute.timeout = 30
 c.Execute.shutdown_kernel = "immediate"
 
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+    RequireSandbox, ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells,
+    CheckCellMetadata]
 # nbgrader's own list, with Execute sandboxed (grading/sandbox.py) and the hidden checks decided
 # right after it, outside the kernel (VerifyObservations). Grading without the sandbox, where
-# bubblewrap cannot run: `nbgrader autograde vae_olivetti --SandboxedExecute.sandbox=False`.
+# bubblewrap cannot run: `nbgrader autograde vae_olivetti --Sandbox.isolate=False`.
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute, VerifyObservations, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

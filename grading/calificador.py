@@ -18,12 +18,17 @@ Reglas de todas las comprobaciones:
 * Los mensajes dicen qué se esperaba y qué se encontró sin revelar valores de referencia.
 """
 import base64
+import pathlib
+import sys
 
 import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
-from observador import LADO, PIXELES, Observador
+# Las entradas se regeneran con el mismo archivo que usa el kernel (el del repositorio, no el
+# del kernel: nada de lo que pase en el kernel llega aquí).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "student_kernel"))
+from observador import LADO, PIXELES, Observador  # noqa: E402
 
 CONVS_ENCODER = ((16, 5, 2), (32, 3, 2), (64, 3, 2), (128, 3, 2))
 CONVS_DECODER = ((128, 3, 2), (64, 3, 2), (32, 3, 2), (16, 5, 2), (1, 3, 1))

@@ -18,7 +18,7 @@
   after it fail with a message (nbgrader alone would skip the student).
 
 Where bubblewrap is missing or cannot make namespaces, autograde stops before grading with one
-sentence. `--SandboxedExecute.sandbox=False` (or `c.SandboxedExecute.sandbox = False`) grades
+sentence (`RequireSandbox`). `--Sandbox.isolate=False` (or `c.Sandbox.isolate = False`) grades
 without the sandbox; every student's log line then says so.
 """
 import functools
@@ -35,8 +35,9 @@ import threading
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Any, Bool
+from traitlets.config import Configurable
 
 STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
 INSIDE_OBSERVER = "/calificacion"
@@ -48,7 +49,7 @@ MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (Sandbox.watch)
 PASSED_ENVIRONMENT = ("SCIKIT_LEARN_DATA", "TF_CPP_MIN_LOG_LEVEL", "NBGRADER_EXECUTION",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "LANG")
 HELP = ("install Debian's bubblewrap package (apt-get install bubblewrap), or grade without "
-        "the sandbox with --SandboxedExecute.sandbox=False (see README)")
+        "the sandbox with --Sandbox.isolate=False (see README)")
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,7 +99,7 @@ def send(pids, sig):
             pass
 
 
-class Sandbox:
+class KernelSandbox:
     """One notebook's sandbox: a scratch copy of its folder, a folder for the kernel's IPC
     sockets and connection file, a fresh user id, and the bwrap command around the kernel."""
 
@@ -258,18 +259,40 @@ def start_loading_the_grader():
     return thread
 
 
-class SandboxedExecute(Execute):
-    """nbgrader's Execute, with each kernel sandboxed and a grading seed per notebook."""
+class Sandbox(Configurable):
+    """The one setting: `c.Sandbox.isolate = False` (or `--Sandbox.isolate=False`) grades
+    without the sandbox, where bubblewrap cannot run."""
 
-    sandbox = Bool(True, help="Run each student's kernel in a bubblewrap sandbox.").tag(
+    # (not `enabled`: nbconvert's preprocessors skip themselves when that is False)
+    isolate = Bool(True, help="Run each student's kernel in a bubblewrap sandbox.").tag(
         config=True)
+
+    def require_sandbox(self):
+        if self.isolate and sandbox_problem():
+            raise SystemExit(f"Cannot sandbox the students' kernels: {sandbox_problem()}; "
+                             f"{HELP}.")
+
+
+class RequireSandbox(Sandbox, NbGraderPreprocessor):
+    """First of autograde's sanitize preprocessors: made before the first notebook is written,
+    it stops autograde (SystemExit, which nbgrader does not catch per student) when the sandbox
+    cannot run."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.require_sandbox()
+
+    def preprocess(self, nb, resources):
+        return nb, resources
+
+
+class SandboxedExecute(Sandbox, Execute):
+    """nbgrader's Execute, with each kernel sandboxed and a grading seed per notebook."""
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
-        if self.sandbox and sandbox_problem():
-            raise SystemExit(f"Cannot sandbox the students' kernels: {sandbox_problem()}; "
-                             f"{HELP}.")
+        self.require_sandbox()
         self._sandbox = None
         self._cell_index = None
 
@@ -278,11 +301,12 @@ class SandboxedExecute(Execute):
         seed = secrets.randbelow(1 << 31)
         resources.setdefault("calificacion", {})["semilla"] = seed
         student = resources.get("nbgrader", {}).get("student", "?")
-        if not self.sandbox:
+        if not self.isolate:
             self.log.warning("Grading %s WITHOUT the sandbox: the student's code runs with your "
-                             "rights (SandboxedExecute.sandbox = False)", student)
+                             "rights (Sandbox.isolate = False)", student)
         with tempfile.TemporaryDirectory(prefix="calificacion-") as scratch:
-            self._sandbox = Sandbox(scratch, resources["metadata"]["path"], seed, self.sandbox)
+            self._sandbox = KernelSandbox(scratch, resources["metadata"]["path"], seed,
+                                          self.isolate)
             try:
                 return super().preprocess(nb, resources, km)
             except DeadKernelError:

@@ -4,6 +4,9 @@ Grading is the slow part (a kernel and TensorFlow per notebook), so all submissi
 students and the fairness answers) are graded once per test session and the tests read the
 scores.
 """
+import socket
+import threading
+
 import nbformat
 import pytest
 
@@ -52,17 +55,57 @@ def fairness_submissions():
     return cases
 
 
+def course_files(folder):
+    """What no student's code may change: the course's configuration, grader, observer, master,
+    release and every submission, and the same files of this repository."""
+    names = ("nbgrader_config.py", "grading", "student_kernel", "source", "release", "submitted")
+    return course.checksums(*[base / name for base in (folder, course.ROOT) for name in names
+                              if (base / name).exists()])
+
+
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
+def network_listener():
+    """A TCP server on 127.0.0.1 that records who connects during the grading (atk_red)."""
+    listener = socket.create_server(("127.0.0.1", adversarial.NETWORK_PORT))
+    listener.settimeout(0.2)
+    connections = []
+    done = threading.Event()
+
+    def accept():
+        while not done.is_set():
+            try:
+                connections.append(listener.accept()[0].recv(100))
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield connections
+    done.set()
+    listener.close()
+
+
+@pytest.fixture(scope="session")
+def grading_run(tmp_path_factory, network_listener):
     """Grades the demo, fairness and adversarial students in one course (two nbgrader workers,
-    one gradebook); returns {student: course folder}."""
+    one gradebook); returns {"folders": {student: course folder}, "files before": checksums,
+    "files after": checksums}."""
     submissions = course.demo_submissions()
     submissions.update({student: case[3] for student, case in fairness_submissions().items()})
     notebooks = {student: course.filled(answers_by_part)
                  for student, answers_by_part in submissions.items()}
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
-    folder = course.grade_in_parallel(notebooks, tmp_path_factory.mktemp("course"), check=False)
-    return dict.fromkeys(notebooks, folder)
+    folder = course.course_with(notebooks, tmp_path_factory.mktemp("course"))
+    before = course_files(folder)
+    for k, log in enumerate(course.autograde_in_parallel(folder, check=False)):
+        (folder / f"autograde.worker{k}.log").write_text(log)
+    return {"folders": dict.fromkeys(notebooks, folder), "files before": before,
+            "files after": course_files(folder)}
+
+
+@pytest.fixture(scope="session")
+def graded(grading_run):
+    """{student: course folder} of every student graded in the session's grading run."""
+    return grading_run["folders"]
 
 
 @pytest.fixture(scope="session")

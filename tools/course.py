@@ -10,6 +10,7 @@ Everything it writes is generated: never edit release/, submitted/, autograded/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
 """
 import datetime
+import hashlib
 import os
 import pathlib
 import re
@@ -125,16 +126,32 @@ def scores(student, course=ROOT):
         return {grade.name: grade.score for grade in submission.grades}
 
 
-def grade_in_parallel(notebooks, folder, workers=2, check=True):
-    """A new course in `folder` with {student: notebook} submitted and autograded by `workers`
-    nbgrader processes (autograde_in_parallel); returns the course folder."""
+def course_with(notebooks, folder):
+    """A new course in `folder`, released, with {student: notebook} submitted."""
     course = new_course(folder)
     release(course)
     for student, notebook in notebooks.items():
         submit(student, notebook, course)
+    return course
+
+
+def grade_in_parallel(notebooks, folder, workers=2, check=True):
+    """A new course in `folder` with {student: notebook} submitted and autograded by `workers`
+    nbgrader processes (autograde_in_parallel); returns the course folder."""
+    course = course_with(notebooks, folder)
     for k, log in enumerate(autograde_in_parallel(course, workers, check)):
         (course / f"autograde.worker{k}.log").write_text(log)
     return course
+
+
+def checksums(*folders):
+    """{path: sha256} of every file under the given folders (or of the given files)."""
+    found = {}
+    for folder in map(pathlib.Path, folders):
+        for path in ([folder] if folder.is_file() else sorted(folder.rglob("*"))):
+            if path.is_file() and "__pycache__" not in path.parts:
+                found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
 
 
 def autograde_in_parallel(course=ROOT, workers=2, check=True):

@@ -1,0 +1,164 @@
+"""The sandbox around each student's kernel, and the hidden checks decided outside it.
+
+The attacks themselves are graded with everyone else (tests/adversarial.py, ATTACKS) and their
+grades checked by test_robustness.py; here: what the sandbox lets a kernel see and do, what the
+attacks left behind, and what happens where bubblewrap cannot run.
+"""
+import json
+import os
+import pathlib
+import stat
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+import course
+from conftest import FULL, points_by_part, scores
+
+INSIDE = """
+import json, os, socket
+def probe(action):
+    try:
+        return repr(action())
+    except Exception as error:
+        return type(error).__name__
+seen = {
+    "uid": os.getuid(),
+    "cwd": os.getcwd(),
+    "course": probe(lambda: os.listdir(COURSE)),
+    "source": probe(lambda: os.listdir(os.path.join(COURSE, "source"))),
+    "grader": probe(lambda: open(os.path.join(COURSE, "grading", "calificador.py")).read(1)),
+    "home": [os.path.join(folder, name) for folder, _, names in os.walk(HOME)
+             if not folder.startswith(PYTHON) for name in names],
+    "observer": probe(lambda: open("/calificacion/observador.py").read(1)),
+    "write_observer": probe(lambda: open("/calificacion/observador.py", "a").write("x")),
+    "write_python": probe(lambda: open(os.path.join(os.__file__ + ".x"), "w")),
+    "write_own_folder": probe(lambda: open("borrador.txt", "w").write("x")),
+    "internet": probe(lambda: socket.create_connection(("1.1.1.1", 80), timeout=3)),
+    "loopback": probe(lambda: socket.create_connection(("127.0.0.1", 22), timeout=3)),
+    "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "seed": os.environ.get("CALIFICACION_SEMILLA"),
+    "observer_loaded": "_observador" in globals(),
+}
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def seen_from_inside(tmp_path_factory):
+    """What a kernel started by SandboxedExecute (the course's autograde executor) sees."""
+    import sandbox
+
+    folder = tmp_path_factory.mktemp("tarea")
+    (folder / "datos.txt").write_text("del estudiante")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"COURSE, HOME, PYTHON = {str(course.ROOT)!r}, {str(pathlib.Path.home())!r}, "
+        f"{sys.base_prefix!r}\n" + INSIDE)])
+    notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}
+    resources = {"metadata": {"path": str(folder)}, "nbgrader": {"student": "sonda"}}
+    executor = sandbox.SandboxedExecute(timeout=60)
+    notebook, resources = executor.preprocess(notebook, resources)
+    output = notebook.cells[0].outputs[-1]
+    assert output.output_type == "stream", output
+    return {**json.loads(output.text), "grading seed": resources["calificacion"]["semilla"],
+            "folder": folder}
+
+
+def test_the_kernel_runs_as_a_user_of_its_own(seen_from_inside):
+    assert seen_from_inside["uid"] >= 100_000
+
+
+def test_the_kernel_cannot_see_the_course_the_grader_or_the_instructors_home(seen_from_inside):
+    assert seen_from_inside["course"] in ("FileNotFoundError", repr([".venv"])), (
+        "only the environment of the course folder may be visible")
+    for what in ("source", "grader"):
+        assert seen_from_inside[what] == "FileNotFoundError", (what, seen_from_inside[what])
+    assert seen_from_inside["home"] == [], "files of the instructor's home outside Python"
+
+
+def test_the_kernel_reads_but_cannot_change_the_observer_and_python(seen_from_inside):
+    assert seen_from_inside["observer"] == repr('"')
+    assert seen_from_inside["observer_loaded"] is True
+    for what in ("write_observer", "write_python"):
+        assert seen_from_inside[what] in ("OSError", "PermissionError"), what
+
+
+def test_the_kernel_writes_only_in_a_scratch_copy_of_its_folder(seen_from_inside):
+    assert seen_from_inside["cwd"] == f"/home/estudiante/{seen_from_inside['folder'].name}"
+    assert seen_from_inside["write_own_folder"] == "1"
+    assert not (seen_from_inside["folder"] / "borrador.txt").exists(), (
+        "the student's writes must not reach the real folder")
+
+
+def test_the_kernel_has_no_network(seen_from_inside):
+    assert seen_from_inside["internet"] == "OSError"
+    assert seen_from_inside["loopback"] in ("OSError", "ConnectionRefusedError")
+
+
+def test_the_kernel_sees_only_its_own_processes(seen_from_inside):
+    assert len(seen_from_inside["processes"]) <= 3, seen_from_inside["processes"]
+
+
+def test_the_kernel_gets_the_grading_seed_the_checker_uses(seen_from_inside):
+    assert seen_from_inside["seed"] == str(seen_from_inside["grading seed"])
+
+
+def test_no_submission_changed_a_course_file(grading_run):
+    before, after = grading_run["files before"], grading_run["files after"]
+    changed = sorted(path for path in before if before[path] != after.get(path))
+    assert changed == [], f"changed during grading: {changed[:5]}"
+
+
+def test_no_submission_reached_a_server_on_the_loopback(graded, network_listener):
+    assert network_listener == []
+
+
+def test_autograded_notebooks_keep_no_observation(graded):
+    folder = graded["ana_completa"]
+    text = (folder / "autograded" / "ana_completa" / course.ASSIGNMENT / course.NOTEBOOK
+            ).read_text(encoding="utf-8")
+    assert "observacion" not in text
+
+
+def test_feedback_says_in_spanish_why_a_hidden_check_failed(feedback):
+    assert "vae_loss no calcula bien" in feedback["beto_parcial"]
+
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory):
+    """A course with one complete and one empty submission."""
+    return course.course_with(
+        {"completa": course.filled(course.answers.ALTERNATIVE), "vacia": course.filled({})},
+        tmp_path_factory.mktemp("curso"))
+
+
+def test_autograde_stops_before_grading_where_bwrap_cannot_make_namespaces(small_course,
+                                                                           tmp_path):
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\n"
+                    "exit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {**course.environment(), "PATH": f"{fake.parent}{os.pathsep}"
+           f"{course.environment()['PATH']}"}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", course.ASSIGNMENT],
+                            cwd=small_course, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Cannot sandbox the students' kernels: bwrap cannot create "
+                                "namespaces here"), last_line
+    assert "bubblewrap" in last_line
+    assert not list((small_course / "autograded").glob("*/*/*.ipynb")), "nothing was graded"
+
+
+def test_grading_without_the_sandbox_is_one_setting_and_the_log_says_so_per_student(
+        small_course):
+    log = course.nbgrader("autograde", course.ASSIGNMENT, "--force",
+                          "--Sandbox.isolate=False", course=small_course)
+    for student in ("completa", "vacia"):
+        assert f"Grading {student} WITHOUT the sandbox" in log
+    assert points_by_part(course.scores("completa", small_course)) == FULL
+    assert sum(course.scores("vacia", small_course).values()) == 0
