@@ -58,11 +58,13 @@ def sandbox_problem():
     for tool in ("bwrap", "prlimit", "setpriv"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
+    # The same chain as a kernel's: namespaces, then a user of its own (this needs root).
     trial = subprocess.run(["bwrap", "--unshare-pid", "--unshare-net", "--die-with-parent",
-                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
-                           capture_output=True, text=True)
+                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
+                            "setpriv", "--reuid=100000", "--regid=100000", "--clear-groups",
+                            "--no-new-privs", "true"], capture_output=True, text=True)
     if trial.returncode != 0:
-        return f"bwrap cannot create namespaces here ({trial.stderr.strip()})"
+        return f"bwrap cannot create the sandbox here ({' '.join(trial.stderr.split())})"
     return None
 
 
@@ -132,7 +134,8 @@ class KernelSandbox:
         return f"{INSIDE_HOME}/{self.work.name}" if self.enabled else str(self.work)
 
     def command(self, kernel_cmd):
-        """bwrap, then the limits, then a user with no rights, then the kernel."""
+        """bwrap, then a lower priority and the limits, then a user with no rights (setpriv,
+        which needs root), then the kernel."""
         if not self.enabled:
             return kernel_cmd
         binds = [("--ro-bind", sys.base_prefix, sys.base_prefix),
@@ -167,9 +170,9 @@ class KernelSandbox:
         for name, value in self.environment().items():
             args += ["--setenv", name, value]
         user = str(self.uid)
-        return (args + ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--", "setpriv", f"--reuid={user}",
-                        f"--regid={user}", "--clear-groups", "--no-new-privs", "--"]
-                + kernel_cmd)
+        return (args + ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--",
+                        "setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+                        "--no-new-privs", "--"] + kernel_cmd)
 
     def hand_over(self):
         """The kernel's user owns the scratch copy and the connection folder, nothing else."""

@@ -63,7 +63,8 @@ def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not
         graded, feedback):
     for student, page in feedback.items():
         text = html.unescape(page)
-        forbidden = (hidden_lines() | {"BEGIN HIDDEN TESTS", "calificador"}
-                     | (solution_lines() - submitted_lines(student, graded)))
+        submitted = submitted_lines(student, graded)
+        forbidden = {line for line in hidden_lines() | {"BEGIN HIDDEN TESTS", "calificador"}
+                     | solution_lines() if not any(line in own for own in submitted)}
         leaks = sorted(line for line in forbidden if line in text)
         assert not leaks, f"feedback of {student} shows {leaks[:3]}"

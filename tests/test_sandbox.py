@@ -4,6 +4,7 @@ The attacks themselves are graded with everyone else (tests/adversarial.py, ATTA
 grades checked by test_robustness.py; here: what the sandbox lets a kernel see and do, what the
 attacks left behind, and what happens where bubblewrap cannot run.
 """
+import html
 import json
 import os
 import pathlib
@@ -15,7 +16,7 @@ import nbformat
 import pytest
 
 import course
-from conftest import FULL, points_by_part, scores
+from conftest import FULL, fairness_submissions, points_by_part
 
 INSIDE = """
 import json, os, socket
@@ -124,7 +125,10 @@ def test_autograded_notebooks_keep_no_observation(graded):
 
 
 def test_feedback_says_in_spanish_why_a_hidden_check_failed(feedback):
-    assert "vae_loss no calcula bien" in feedback["beto_parcial"]
+    """A loss without its KL term passes the visible checks; the verdict's message says why
+    the hidden one failed."""
+    student = next(s for s, case in fairness_submissions().items() if case[2] == "no KL term")
+    assert "vae_loss no calcula bien el término KL" in html.unescape(feedback[student])
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +153,7 @@ def test_autograde_stops_before_grading_where_bwrap_cannot_make_namespaces(small
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("Cannot sandbox the students' kernels: bwrap cannot create "
-                                "namespaces here"), last_line
+                                "the sandbox here"), last_line
     assert "bubblewrap" in last_line
     assert not list((small_course / "autograded").glob("*/*/*.ipynb")), "nothing was graded"
 
