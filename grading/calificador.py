@@ -57,17 +57,25 @@ def veredicto(prueba, observaciones, semilla):
     return None
 
 
-def decodificar(valor):
-    """Lo contrario de Observador.codificar: solo datos (JSON y arreglos numéricos)."""
+MAX_VALORES = 2_000_000  # una observación honesta tiene menos de 100 000 números
+
+
+def decodificar(valor, restantes=None):
+    """Lo contrario de Observador.codificar: solo datos (JSON y arreglos numéricos), y no más
+    de MAX_VALORES números (una observación enorme no debe frenar la calificación de todos)."""
+    restantes = [MAX_VALORES] if restantes is None else restantes
     if isinstance(valor, list):
-        return [decodificar(v) for v in valor]
+        return [decodificar(v, restantes) for v in valor]
     if isinstance(valor, dict) and "__arreglo__" in valor:
         tipo = {"<f8": "<f8", "<i8": "<i8"}[valor["tipo"]]
         forma = [int(d) for d in valor["forma"]]
+        restantes[0] -= len(valor["__arreglo__"]) * 3 // 32  # 8 bytes por número, en base64
+        if restantes[0] < 0:
+            raise ValueError("observación demasiado grande")
         arreglo = np.frombuffer(base64.b64decode(valor["__arreglo__"]), dtype=tipo)
         return arreglo.reshape(forma).astype(np.float64)
     if isinstance(valor, dict):
-        return {k: decodificar(v) for k, v in valor.items()}
+        return {k: decodificar(v, restantes) for k, v in valor.items()}
     return valor
 
 
