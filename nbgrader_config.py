@@ -10,8 +10,8 @@ sys.path[:0] = [os.path.join(HERE, "grading"), os.path.join(HERE, "student_kerne
 # Fewer TensorFlow C++ log lines (the notebook hides its import messages itself).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors import (  # noqa: E402
+    ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor)
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades,
     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
