@@ -11,9 +11,10 @@
   its own PID namespace, a new user id with no capabilities, read-only Python environment,
   data set and observer (`student_kernel/`), a writable scratch copy of the student's own
   notebook folder, and nothing else: no course folder, gradebook, grader or other student;
-* limits the kernel (prlimit): 512 processes and threads, 8 GiB of address space per process,
-  1 GiB per file; after each cell it kills every process of the sandbox but the kernel, so a
-  fork bomb dies with its cell;
+* limits the kernel (nice 10; prlimit: 512 processes and threads, 8 GiB of address space per
+  process, 1 GiB per file); after each cell it kills every process of the sandbox but the
+  kernel, and a watchdog stops a fork bomb's copies as soon as there are more than 32, so the
+  bomb's cell ends at its next fork;
 * grades a notebook whose kernel died: the cells it ran keep their results, the graded cells
   after it fail with a message (nbgrader alone would skip the student).
 
@@ -45,7 +46,7 @@ INSIDE_HOME = "/home/estudiante"
 # Processes and threads (a TensorFlow kernel uses about 30), address space per process, file
 # size, no core dumps.
 LIMITS = ["--nproc=512", f"--as={8 << 30}", f"--fsize={1 << 30}", "--core=0"]
-MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (Sandbox.watch)
+MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (KernelSandbox.watch)
 PASSED_ENVIRONMENT = ("SCIKIT_LEARN_DATA", "TF_CPP_MIN_LOG_LEVEL", "NBGRADER_EXECUTION",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "LANG")
 HELP = ("install Debian's bubblewrap package (apt-get install bubblewrap), or grade without "
