@@ -23,7 +23,6 @@ sabotea a propósito, solo consigue que sus propias observaciones falten o no cu
 esos puntos, nunca los gana.
 """
 import base64
-import json
 import os
 import zlib
 
@@ -44,7 +43,6 @@ class Observador:
     tf = tf
     publicar = staticmethod(publish_display_data)
     b64 = staticmethod(base64.b64encode)
-    a_json = staticmethod(json.dumps)
 
     def __init__(self, semilla=None):
         if semilla is None:
@@ -195,9 +193,10 @@ class Observador:
 
     @classmethod
     def _entradas_modelo(cls, rng, prueba, entrada):
-        dimensiones = cls.DIMENSIONES_MODELOS[prueba.rsplit("_", 1)[1]]
-        return {"dimensiones": dimensiones, "entradas": [entrada(3, d) for d in dimensiones],
-                "rng": rng}
+        funcion, revisado = prueba[len("test_"):].rsplit("_", 1)  # build_encoder, capas
+        dimensiones = cls.DIMENSIONES_MODELOS[revisado]
+        return {"funcion": funcion, "revisado": revisado, "dimensiones": dimensiones,
+                "entradas": [entrada(3, d) for d in dimensiones], "rng": rng}
 
     @classmethod
     def capas_con_pesos(cls, modelo):
@@ -244,8 +243,8 @@ class Observador:
             partes.append(f"activación={activacion!r}")
         return f"{type(capa).__name__}({', '.join(partes)})"
 
-    def _observar_modelo(self, ns, entradas, nombre, prueba):
-        construir = self.funcion(ns, nombre)
+    def _observar_modelo(self, ns, entradas):
+        construir, prueba = self.funcion(ns, entradas["funcion"]), entradas["revisado"]
         modelos = []
         for dimension, entrada in zip(entradas["dimensiones"], entradas["entradas"]):
             modelo = construir(dimension)
@@ -273,23 +272,12 @@ class Observador:
             modelos.append(observado)
         return {"modelos": modelos}
 
-    def _test_build_encoder_forma(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_encoder", "forma")
-
-    def _test_build_encoder_capas(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_encoder", "capas")
-
-    def _test_build_encoder_conexiones(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_encoder", "conexiones")
-
-    def _test_build_decoder_forma(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_decoder", "forma")
-
-    def _test_build_decoder_capas(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_decoder", "capas")
-
-    def _test_build_decoder_conexiones(self, ns, entradas):
-        return self._observar_modelo(ns, entradas, "build_decoder", "conexiones")
+    _test_build_encoder_forma = _observar_modelo
+    _test_build_encoder_capas = _observar_modelo
+    _test_build_encoder_conexiones = _observar_modelo
+    _test_build_decoder_forma = _observar_modelo
+    _test_build_decoder_capas = _observar_modelo
+    _test_build_decoder_conexiones = _observar_modelo
 
     # ----------------------------------------------- modelos lineales de las partes 4 a 7
 
