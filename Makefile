@@ -28,8 +28,8 @@ test: setup
 source release demo: setup
 	$(BIN)/python tools/course.py $@
 
-autograde: setup  ## a real class: nbgrader autograde of submitted/ with 2 workers, one gradebook
-	$(BIN)/python tools/course.py autograde
+autograde: setup  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tcp://host:8786)
+	$(BIN)/python tools/course.py autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py

@@ -15,8 +15,12 @@
   process, 1 GiB per file); after each cell it kills every process of the sandbox but the
   kernel, and a watchdog stops a fork bomb's copies as soon as there are more than 32, so the
   bomb's cell ends at its next fork;
-* grades a notebook whose kernel died: the cells it ran keep their results, the graded cells
-  after it fail with a message (nbgrader alone would skip the student).
+* stops a notebook's kernel at the notebook's time limit (`Sandbox.time_limit`, 300 s: a cell
+  that ignores the interrupt at nbgrader's 30 s cell timeout would otherwise hold every later
+  cell for 30 s more);
+* grades a notebook whose kernel died, or hung in a cell that ignored nbgrader's interrupt: the
+  cells it ran keep their results, the graded cells after it fail with a message (nbgrader
+  alone would skip the student).
 
 Where bubblewrap is missing or cannot make namespaces, autograde stops before grading with one
 sentence (`RequireSandbox`). `--Sandbox.isolate=False` (or `c.Sandbox.isolate = False`) grades
@@ -32,12 +36,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Any, Bool
+from traitlets import Any, Bool, Integer
 from traitlets.config import Configurable
 
 STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
@@ -106,9 +111,11 @@ class KernelSandbox:
     """One notebook's sandbox: a scratch copy of its folder, a folder for the kernel's IPC
     sockets and connection file, a fresh user id, and the bwrap command around the kernel."""
 
-    def __init__(self, scratch, notebook_dir, seed, enabled):
+    def __init__(self, scratch, notebook_dir, seed, enabled, time_limit):
         self.enabled = enabled
         self.seed = seed
+        self.deadline = time.monotonic() + time_limit
+        self.out_of_time = False
         self.scratch = pathlib.Path(scratch)
         self.work = self.scratch / pathlib.Path(notebook_dir).name
         shutil.copytree(notebook_dir, self.work)
@@ -116,6 +123,9 @@ class KernelSandbox:
         # IPython wants a writable profile folder: the kernel's user gets a copy of ours.
         shutil.copytree(STUDENT_KERNEL / "ipython", self.runtime / "ipython")
         self.uid = 100_000 + secrets.randbelow(1 << 30)
+        # The kernel's own stdout and stderr (TensorFlow's and IPython's start-up lines): a
+        # file of the instructor's, not the grading process's console.
+        self.output = open(self.scratch / "kernel-output.txt", "wb")
         self.kernel_pid = None
         self.stopped = threading.Event()
         self.bombs = 0
@@ -130,6 +140,11 @@ class KernelSandbox:
         return {**environment, "PATH": f"{venv_bin}:/usr/bin:/bin", "HOME": "/tmp",
                 "PYTHONPATH": INSIDE_OBSERVER, "IPYTHONDIR": str(self.runtime / "ipython"),
                 "MPLBACKEND": "Agg"}
+
+    def output_tail(self, lines=15):
+        self.output.flush()
+        text = (self.scratch / "kernel-output.txt").read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def inside_work(self):
         return f"{INSIDE_HOME}/{self.work.name}" if self.enabled else str(self.work)
@@ -201,7 +216,10 @@ class KernelSandbox:
         except PermissionError:
             pass
         while not self.stopped.wait(0.25):
-            if len(processes_of(self.uid)) > MAX_PROCESSES:
+            if time.monotonic() > self.deadline:
+                self.out_of_time = True
+                send(processes_of(self.uid), signal.SIGKILL)  # the kernel too: it is over
+            elif len(processes_of(self.uid)) > MAX_PROCESSES:
                 self.bombs += 1
                 self.stop_strays()
 
@@ -243,6 +261,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.sandbox.hand_over()
             kernel_cmd = self.sandbox.command(kernel_cmd)
             kw["env"] = self.sandbox.environment()
+            kw["stdout"] = kw["stderr"] = self.sandbox.output
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     async def _async_signal_kernel(self, signum):
@@ -264,12 +283,15 @@ def start_loading_the_grader():
 
 
 class Sandbox(Configurable):
-    """The one setting: `c.Sandbox.isolate = False` (or `--Sandbox.isolate=False`) grades
-    without the sandbox, where bubblewrap cannot run."""
+    """The settings: `c.Sandbox.isolate = False` (or `--Sandbox.isolate=False`) grades
+    without the sandbox, where bubblewrap cannot run; `c.Sandbox.time_limit` bounds one
+    notebook's run."""
 
     # (not `enabled`: nbconvert's preprocessors skip themselves when that is False)
     isolate = Bool(True, help="Run each student's kernel in a bubblewrap sandbox.").tag(
         config=True)
+    time_limit = Integer(300, help="Seconds one notebook's kernel may run (sandboxed kernels "
+                         "only); then it is stopped and the cells left score 0.").tag(config=True)
 
     def require_sandbox(self):
         if self.isolate and sandbox_problem():
@@ -310,26 +332,41 @@ class SandboxedExecute(Sandbox, Execute):
                              "rights (Sandbox.isolate = False)", student)
         with tempfile.TemporaryDirectory(prefix="calificacion-") as scratch:
             self._sandbox = KernelSandbox(scratch, resources["metadata"]["path"], seed,
-                                          self.isolate)
+                                          self.isolate, self.time_limit)
             try:
                 return super().preprocess(nb, resources, km)
-            except DeadKernelError:
-                self.log.warning("The kernel of %s died in cell %s: the graded cells after it "
-                                 "score 0", student, self._cell_index)
-                self._mark_dead_kernel(nb)
+            except (DeadKernelError, CellTimeoutError) as error:
+                # The student's own failure: graded, the cells after it score 0.
+                why, message = self._kernel_end(error)
+                self.log.warning("The kernel of %s %s in cell %s: the graded cells after it "
+                                 "score 0", student, why, self._cell_index)
+                cell = nb.cells[self._cell_index]
+                cell.setdefault("outputs", []).append(new_output(
+                    "error", ename=type(error).__name__, evalue=message, traceback=[message]))
                 return nb, resources
+            except Exception:
+                self.log.error("The kernel of %s failed; its last output lines:\n%s", student,
+                               self._sandbox.output_tail())
+                raise
             finally:
                 self._sandbox.stopped.set()
+                self._sandbox.output.close()
                 if self._sandbox.bombs:
                     self.log.warning("Fork bomb in the kernel of %s: its processes were killed",
                                      student)
                 self._sandbox = None
 
-    def _mark_dead_kernel(self, nb):
-        cell = nb.cells[self._cell_index]
-        message = "El kernel terminó durante esta celda (¿os._exit, memoria o señal?)."
-        cell.setdefault("outputs", []).append(new_output(
-            "error", ename="DeadKernelError", evalue=message, traceback=[message]))
+    def _kernel_end(self, error):
+        """(what the log says, what the student reads) of a kernel that ended the run."""
+        if self._sandbox.out_of_time:
+            return (f"was stopped at the time limit ({self.time_limit} s)",
+                    f"El cuaderno superó su tiempo límite ({self.time_limit} s): el kernel se "
+                    "detuvo durante esta celda.")
+        if isinstance(error, CellTimeoutError):  # nbclient gave up after the interrupt
+            return ("did not answer the interrupt after the cell timeout",
+                    f"Esta celda no terminó en {self.timeout} s y no atendió la interrupción: "
+                    "el kernel se detuvo aquí.")
+        return "died", "El kernel terminó durante esta celda (¿os._exit, memoria o señal?)."
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()

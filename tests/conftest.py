@@ -89,9 +89,10 @@ def network_listener():
 
 @pytest.fixture(scope="session")
 def grading_run(tmp_path_factory, network_listener):
-    """Grades the demo, fairness and adversarial students in one course (two nbgrader workers,
-    one gradebook); returns {"folders": {student: course folder}, "files before": checksums,
-    "files after": checksums}."""
+    """Grades the demo, fairness and adversarial students in one course, on a local Dask
+    cluster of two workers, as `make autograde` does; returns {"folders": {student: course
+    folder}, "outcomes": {student: Outcome}, "files before": checksums, "files after":
+    checksums}."""
     submissions = course.demo_submissions()
     submissions.update({student: case[3] for student, case in fairness_submissions().items()})
     notebooks = {student: course.filled(answers_by_part)
@@ -99,16 +100,22 @@ def grading_run(tmp_path_factory, network_listener):
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
     folder = course.course_with(notebooks, tmp_path_factory.mktemp("course"))
     before = course_files(folder)
-    for k, log in enumerate(course.autograde_in_parallel(folder, check=False)):
-        (folder / f"autograde.worker{k}.log").write_text(log)
-    return {"folders": dict.fromkeys(notebooks, folder), "files before": before,
-            "files after": course_files(folder)}
+    outcomes, report = course.autograde_class(folder, workers=2, progress=False)
+    (folder / "autograde-report.txt").write_text(report)
+    return {"folders": dict.fromkeys(notebooks, folder), "outcomes": outcomes,
+            "files before": before, "files after": course_files(folder)}
 
 
 @pytest.fixture(scope="session")
 def graded(grading_run):
     """{student: course folder} of every student graded in the session's grading run."""
     return grading_run["folders"]
+
+
+@pytest.fixture(scope="session")
+def outcomes(grading_run):
+    """{student: Outcome} of the session's grading run: seconds, worker, log, notes."""
+    return grading_run["outcomes"]
 
 
 @pytest.fixture(scope="session")

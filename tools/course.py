@@ -4,20 +4,20 @@
     python tools/course.py source    # authoring/vae_olivetti.py -> source/.../vae_olivetti.ipynb
     python tools/course.py release   # nbgrader generate_assignment -> release/
     python tools/course.py demo      # submitted/ -> autograded/, feedback/, gradebook.db, grades.csv
-    python tools/course.py autograde # a real class: autograde submitted/ with 2 nbgrader workers
+    python tools/course.py autograde [--scheduler tcp://host:8786] [--workers N]
+                                     # a real class: submitted/ graded on Dask, one gradebook
 
 Everything it writes is generated: never edit release/, submitted/, autograded/, feedback/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
 """
-import datetime
+import argparse
 import hashlib
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
+import time
 
 import nbformat
 
@@ -27,6 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import answers  # noqa: E402
 import build_source  # noqa: E402
+import dask_grading  # noqa: E402
 import sandbox  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ ASSIGNMENT = "vae_olivetti"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "scikit_learn_data"
 TIMESTAMP = "2026-11-20 12:00:00.000000 UTC"
-COURSE_FILES = ("nbgrader_config.py", "grading", "student_kernel", "source")
+COURSE_FILES = dask_grading.COURSE_FILES
 
 
 def environment():
@@ -137,13 +138,11 @@ def course_with(notebooks, folder):
     return course
 
 
-def grade_in_parallel(notebooks, folder, workers=2, check=True):
-    """A new course in `folder` with {student: notebook} submitted and autograded by `workers`
-    nbgrader processes (autograde_in_parallel); returns the course folder."""
+def grade_in_parallel(notebooks, folder, workers=2, settings=None):
+    """A new course in `folder` with {student: notebook} submitted and autograded on a local
+    Dask cluster of `workers` processes (autograde_class); returns (course folder, outcomes)."""
     course = course_with(notebooks, folder)
-    for k, log in enumerate(autograde_in_parallel(course, workers, check)):
-        (course / f"autograde.worker{k}.log").write_text(log)
-    return course
+    return course, autograde_class(course, workers=workers, settings=settings, progress=False)[0]
 
 
 def checksums(*folders):
@@ -156,74 +155,26 @@ def checksums(*folders):
     return found
 
 
-def autograde_in_parallel(course=ROOT, workers=2, check=True):
-    """`nbgrader autograde` of every student in submitted/, shared among `workers` processes,
-    with one gradebook at the end.
-
-    nbgrader grades one notebook after another. Each worker is a copy of the course with its
-    own gradebook and every `workers`-th student. Their autograded notebooks and grades are then
-    copied into the course and its gradebook, so generate_feedback and export see the whole
-    class. Returns the workers' logs.
-    """
-    students = sorted(path.name for path in (course / "submitted").iterdir() if path.is_dir())
-    with tempfile.TemporaryDirectory(prefix="autograde-") as scratch:
-        copies = [new_course(pathlib.Path(scratch) / f"worker{k}", origin=course)
-                  for k in range(workers)]
-        for k, student in enumerate(students):
-            shutil.copytree(course / "submitted" / student,
-                            copies[k % workers] / "submitted" / student)
-        in_each(copies, "generate_assignment", ASSIGNMENT, "--force")
-        logs = []
-        for copy, log in zip(copies, in_each(copies, "autograde", ASSIGNMENT, check=False)):
-            if "There was an error processing assignment" in log:
-                # Once more for the students that failed (nbgrader skips the graded ones): a
-                # kernel that did not start is worth a second try.
-                log += nbgrader("autograde", ASSIGNMENT, course=copy, check=check)
-            logs.append(log)
-            merge_grades(copy, course)
-    return logs
+def worker_environment():
+    """What a local Dask worker needs from this machine: the data set, PATH, quiet TF."""
+    full = environment()
+    return {name: full[name] for name in ("SCIKIT_LEARN_DATA", "PATH", "TF_CPP_MIN_LOG_LEVEL")
+            if name in full}
 
 
-def gradebook(course):
-    from nbgrader.api import Gradebook
-    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+def autograde_class(course=ROOT, scheduler=None, workers=None, settings=None, progress=None):
+    """Grades every student of the course's submitted/ on Dask (grading/dask_grading.py): on
+    the cluster at `scheduler`, or on a new local one of `workers` processes (one per core by
+    default). Every result is written into the course's autograded/ and gradebook as it
+    arrives. Returns ({student: Outcome}, the summary report)."""
+    started = time.monotonic()
+    with dask_grading.connect(scheduler, workers, worker_environment()) as client:
+        threads = sum(client.nthreads().values())
+        outcomes = dask_grading.grade_class(course, client, settings, progress)
+    return outcomes, dask_grading.report(outcomes, time.monotonic() - started, threads)
 
 
-def merge_grades(worker, course):
-    """Copies a worker's autograded notebooks, and their grades and comments, into the course."""
-    with gradebook(worker) as source, gradebook(course) as target:
-        for submission in source.assignment_submissions(ASSIGNMENT):
-            student = submission.student.id
-            target.update_or_create_student(student)
-            with target.db.no_autoflush:  # nbgrader's add_submission warns otherwise
-                target.update_or_create_submission(ASSIGNMENT, student,
-                                                   timestamp=submission.timestamp)
-            for notebook in submission.notebooks:
-                where = (notebook.name, ASSIGNMENT, student)
-                for grade in notebook.grades:
-                    merged = target.find_grade(grade.name, *where)
-                    merged.auto_score = grade.auto_score
-                    merged.needs_manual_grade = grade.needs_manual_grade
-                for comment in notebook.comments:
-                    target.find_comment(comment.name, *where).auto_comment = comment.auto_comment
-                target.find_submission_notebook(*where).late_submission_penalty = (
-                    notebook.late_submission_penalty)
-            target.db.commit()
-            autograded = worker / "autograded" / student
-            if autograded.is_dir():
-                shutil.copytree(autograded, course / "autograded" / student,
-                                dirs_exist_ok=True)
-
-
-def grading_seconds(log):
-    """{student: seconds} from an autograde log (nbgrader_config.py timestamps its lines)."""
-    starts = [(match[1], datetime.datetime.strptime(match[0], "%H:%M:%S"))
-              for match in re.findall(r"\[\w+ (\d\d:\d\d:\d\d) INFO\] Sanitizing \S*/submitted/"
-                                      r"([^/]+)/", log)]
-    end = datetime.datetime.strptime(re.findall(r"\[\w+ (\d\d:\d\d:\d\d) ", log)[-1], "%H:%M:%S")
-    ends = [start for _, start in starts[1:]] + [end]
-    return {student: (stop - start).total_seconds()
-            for (student, start), stop in zip(starts, ends)}
+gradebook = dask_grading.open_gradebook
 
 
 def demo_submissions():
@@ -241,22 +192,38 @@ def demo(course=ROOT):
         shutil.rmtree(course / folder, ignore_errors=True)
     for student, answers_by_part in demo_submissions().items():
         submit(student, filled(answers_by_part, course), course)
-    autograde(course)
+    print(autograde_class(course, workers=min(os.cpu_count(), 3))[1])
     nbgrader("generate_feedback", ASSIGNMENT, "--force", course=course)
     nbgrader("export", "--to", "grades.csv", course=course)
 
 
-def main(command):
-    if command in ("source", "all"):
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", nargs="?", default="all",
+                        choices=["all", "source", "release", "demo", "autograde"])
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler "
+                        "(tcp://host:8786); default: a local cluster")
+    parser.add_argument("--workers", type=int, help="local worker processes (default: one "
+                        "per core)")
+    parser.add_argument("--time-limit", type=int, help="seconds one notebook may run "
+                        "(Sandbox.time_limit, default 300)")
+    parser.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap "
+                        "(Sandbox.isolate=False): the students' code runs with your rights")
+    args = parser.parse_args()
+    if args.command in ("source", "all"):
         build_source.main()
-    if command in ("release", "all"):
+    if args.command in ("release", "all"):
         release()
-    if command in ("demo", "all"):
+    if args.command in ("demo", "all"):
         demo()
-    if command == "autograde":
-        for log in autograde_in_parallel():
-            print(log)
+    if args.command == "autograde":
+        settings = {"Sandbox": {}}
+        if args.time_limit:
+            settings["Sandbox"]["time_limit"] = args.time_limit
+        if args.no_sandbox:
+            settings["Sandbox"]["isolate"] = False
+        print(autograde_class(ROOT, args.scheduler, args.workers, settings)[1])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "all")
+    main()

@@ -1,0 +1,364 @@
+"""Grading a class on Dask (`distributed`): one task per student, on any Dask cluster.
+
+The client is the instructor's machine, where the course is. It ships the course's grading
+files (COURSE_FILES) to every worker once, as a worker plugin, and each task one student's
+submitted folder, as bytes; each task returns the autograded folder and the grades and comments
+as data, which the client writes into the course's autograded/ and its one gradebook as they
+arrive. No file system is shared and no code of this repository is needed on a worker (the
+client uploads this module with Dask's `upload_file`): a worker needs the course's Python
+environment (requirements.txt), Debian's bubblewrap, and the data set (SCIKIT_LEARN_DATA).
+
+On a worker, `CourseOnWorker.setup` installs the course in the worker's folder and runs
+nbgrader's generate_assignment there once: the gradebook every student starts from. Each task
+then grades its student through nbgrader's Python API, in the worker's own process, in a private
+course made for that student (that gradebook, the source, the submission) and with a new
+sandboxed kernel (grading/sandbox.py); nbgrader, TensorFlow and the grader stay imported from one
+student to the next.
+
+Failures are of two kinds. The machine's: a worker that dies (Dask gives its task to another
+worker, and reports a student whose task was on ALLOWED_FAILURES + 1 dying workers), or an
+autograde that did not finish, such as a kernel that did not start (InfrastructureError, retried
+RETRIES times). The student's: a cell's timeout, a kernel the student killed, the notebook's
+time limit; those are graded as they are, never retried.
+"""
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+
+import dask
+from distributed import Client, LocalCluster, as_completed, get_worker
+from distributed.diagnostics.plugin import WorkerPlugin
+from sqlalchemy.exc import SAWarning
+
+ASSIGNMENT = "vae_olivetti"
+COURSE_FILES = ("nbgrader_config.py", "grading", "student_kernel", "source")
+# The course's own modules, imported by nbgrader_config.py: a worker given another version of
+# the course forgets them first.
+COURSE_MODULES = ("calificador", "observador", "sandbox", "course_preprocessors")
+PLUGIN = "vae-olivetti-course"
+RETRIES = 2  # an autograde that did not finish is tried 3 times in all
+ALLOWED_FAILURES = 3  # Dask's default: a task on 4 workers that died is given up
+SETTINGS = {
+    # At most one task waiting per worker thread, so that a student who takes long holds up
+    # nobody queued behind them (Dask's default, 1.1, lets a second one wait on that worker).
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+}
+# What the log of a graded student tells about the student's own failures (grading/sandbox.py
+# and nbclient write these lines).
+INCIDENTS = {"died in cell": "kernel died", "stopped at the time limit": "time limit",
+             "Timeout waiting for execute reply": "cell timeout",
+             "did not answer the interrupt": "cell hung", "Fork bomb": "fork bomb",
+             "WITHOUT the sandbox": "not sandboxed"}
+
+
+class InfrastructureError(RuntimeError):
+    """nbgrader did not finish grading a student, for a reason of the machine's (retried)."""
+
+
+def folder_as_data(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    folder = pathlib.Path(folder)
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts}
+
+
+def write_folder(files, folder):
+    for name, content in files.items():
+        path = pathlib.Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def course_as_data(course):
+    """The files a worker needs to grade the course (no gradebook, no student)."""
+    files = {}
+    for name in COURSE_FILES:
+        path = pathlib.Path(course) / name
+        if path.is_dir():
+            files.update({f"{name}/{inner}": content
+                          for inner, content in folder_as_data(path).items()})
+        elif path.is_file():
+            files[name] = path.read_bytes()
+    return files
+
+
+def digest_of(files):
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def run_nbgrader(app_class, root, config, student="*"):
+    """Runs one nbgrader converter (Autograde, GenerateAssignment) in this process on the
+    course folder `root`; returns nbgrader's {"success", "log", "error"}."""
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    coursedir = CourseDirectory(config=config, root=str(root), assignment_id=ASSIGNMENT,
+                                student_id=student)
+    app = app_class(coursedir=coursedir, config=config)
+    app.force = True
+    if hasattr(app, "create_student"):
+        app.create_student = True
+    return capture_log(app)
+
+
+def failure_of(outcome):
+    """The last lines of a failed nbgrader run's log and error."""
+    text = (outcome.get("log", "") + outcome.get("error", "")).strip().splitlines()
+    return "\n".join(text[-12:])
+
+
+class CourseOnWorker(WorkerPlugin):
+    """The course, installed on every worker of the cluster (those that join later too)."""
+
+    name = PLUGIN
+
+    def __init__(self, files, settings=None):
+        self.files = files
+        self.settings = settings or {}
+        self.digest = digest_of(files)
+        self.folder = self.config = None
+
+    def setup(self, worker):
+        from nbgrader.converters import GenerateAssignment
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        self.folder = pathlib.Path(worker.local_directory) / f"course-{self.digest[:16]}"
+        shutil.rmtree(self.folder, ignore_errors=True)
+        write_folder(self.files, self.folder)
+        self.files = None  # on disk now
+        for name in COURSE_MODULES:
+            sys.modules.pop(name, None)
+        # nbgrader shells out to alembic, which is in the environment's bin.
+        os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable),
+                                              os.environ.get("PATH", "")])
+        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.folder)).load_config()
+        self.config.merge(Config(self.settings))
+        outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
+        if not outcome["success"]:
+            raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
+                                      f"{failure_of(outcome)}")
+
+
+def incidents_in(log):
+    """The student's own failures that the grading log reports, e.g. ["cell timeout x2"]."""
+    found = []
+    for line, incident in INCIDENTS.items():
+        count = log.count(line)
+        if count:
+            found.append(incident + (f" x{count}" if count > 1 else ""))
+    return found
+
+
+def gradebook_entries(root, student):
+    """The student's submission in the gradebook of `root`, as data."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{pathlib.Path(root) / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        return {"timestamp": submission.timestamp, "notebooks": {
+            notebook.name: {
+                "grades": {grade.name: (grade.auto_score, grade.needs_manual_grade)
+                           for grade in notebook.grades},
+                "comments": {comment.name: comment.auto_comment
+                             for comment in notebook.comments},
+                "late_submission_penalty": notebook.late_submission_penalty}
+            for notebook in submission.notebooks}}
+
+
+def grade_student(student, submission, digest):
+    """The task: grades one student on this worker; returns what the client records."""
+    from nbgrader.converters import Autograde
+
+    started = time.time()
+    worker = get_worker()
+    course = worker.plugins.get(PLUGIN)
+    if course is None or course.digest != digest:
+        raise InfrastructureError(f"worker {worker.address} holds another version of the course")
+    with tempfile.TemporaryDirectory(prefix=f"autograde-{student}-",
+                                     dir=worker.local_directory) as root:
+        root = pathlib.Path(root)
+        shutil.copy(course.folder / "gradebook.db", root / "gradebook.db")
+        (root / "source").symlink_to(course.folder / "source")
+        write_folder(submission, root / "submitted" / student)
+        with warnings.catch_warnings():  # (see `record`)
+            warnings.simplefilter("ignore", SAWarning)
+            outcome = run_nbgrader(Autograde, root, copy.deepcopy(course.config), student)
+        if not outcome["success"]:
+            raise InfrastructureError(f"nbgrader autograde of {student} did not finish on "
+                                      f"{worker.address}:\n{failure_of(outcome)}")
+        log = outcome.get("log", "")
+        return {"student": student, "autograded": folder_as_data(root / "autograded" / student),
+                "gradebook": gradebook_entries(root, student), "log": log,
+                "incidents": incidents_in(log), "worker": worker.address,
+                "started": started, "seconds": time.time() - started}
+
+
+def record(course, result):
+    """Writes one graded student into the course: autograded/ and the gradebook."""
+    student = result["student"]
+    target = pathlib.Path(course) / "autograded" / student
+    shutil.rmtree(target, ignore_errors=True)
+    write_folder(result["autograded"], target)
+    entries = result["gradebook"]
+    with open_gradebook(course) as gradebook, warnings.catch_warnings():
+        # nbgrader's add_submission makes SQLAlchemy warn about its own backrefs ("Object of
+        # type <SubmittedAssignment> not in session"); the rows are added all the same.
+        warnings.simplefilter("ignore", SAWarning)
+        gradebook.update_or_create_student(student)
+        gradebook.update_or_create_submission(ASSIGNMENT, student,
+                                              timestamp=entries["timestamp"])
+        for name, notebook in entries["notebooks"].items():
+            where = (name, ASSIGNMENT, student)
+            for grade_id, (score, needs_manual_grade) in notebook["grades"].items():
+                grade = gradebook.find_grade(grade_id, *where)
+                grade.auto_score, grade.needs_manual_grade = score, needs_manual_grade
+            for comment_id, text in notebook["comments"].items():
+                gradebook.find_comment(comment_id, *where).auto_comment = text
+            gradebook.find_submission_notebook(*where).late_submission_penalty = (
+                notebook["late_submission_penalty"])
+        gradebook.db.commit()
+
+
+def open_gradebook(course):
+    from nbgrader.api import Gradebook
+    return Gradebook(f"sqlite:///{pathlib.Path(course) / 'gradebook.db'}")
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How one student's grading ended, for the report."""
+    student: str
+    score: float = None  # None: not graded
+    seconds: float = None
+    started: float = None  # time.time() on the worker
+    worker: str = ""
+    notes: list = dataclasses.field(default_factory=list)
+    log: str = ""
+
+
+@contextlib.contextmanager
+def connect(scheduler=None, workers=None, environment=None):
+    """A client of the cluster at `scheduler`, or of a new LocalCluster of `workers`
+    single-threaded worker processes (one per core by default)."""
+    with dask.config.set(SETTINGS):
+        if scheduler:
+            with Client(scheduler) as client:
+                yield client
+            return
+        with LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                          processes=True, dashboard_address=None,
+                          env=environment or {}) as cluster, Client(cluster) as client:
+            yield client
+
+
+def submissions_of(course):
+    folder = pathlib.Path(course) / "submitted"
+    return sorted(path.name for path in folder.iterdir() if path.is_dir())
+
+
+def attempts_of(key, dask_scheduler=None):
+    """(workers that died with the task, retries used), read on the scheduler."""
+    task = dask_scheduler.tasks.get(key)
+    return (task.suspicious, RETRIES - task.retries) if task is not None else (0, 0)
+
+
+def grade_class(course, client, settings=None, progress=None):
+    """Grades every student in the course's submitted/ on the cluster of `client`: at most a
+    few tasks per worker thread are out at a time (read from disk when sent), and each result
+    is written into the course as it arrives. Returns {student: Outcome}."""
+    from tqdm import tqdm
+
+    course = pathlib.Path(course)
+    with open_gradebook(course) as gradebook:
+        gradebook.find_assignment(ASSIGNMENT)  # MissingEntry: run generate_assignment first
+    # This module, to the scheduler and every worker, imported there when a task needs it (not
+    # now: `load` would re-import it from the upload folder in this process too, where a local
+    # cluster's scheduler runs).
+    client.upload_file(__file__, load=False)
+    files = course_as_data(course)
+    client.register_plugin(CourseOnWorker(files, settings), name=PLUGIN)
+    digest = digest_of(files)
+    students = submissions_of(course)
+    outcomes = {student: Outcome(student) for student in students}
+    waiting = list(reversed(students))
+    running = as_completed()
+    student_of = {}  # task key -> student
+    failed = 0
+    bar = tqdm(total=len(students), unit="student", desc="autograde", file=progress,
+               disable=progress is False, smoothing=0)
+
+    def send():
+        window = max(2, 2 * sum(client.nthreads().values()))
+        while waiting and running.count() < window:
+            student = waiting.pop()
+            future = client.submit(
+                grade_student, student, folder_as_data(course / "submitted" / student), digest,
+                key=f"autograde-{student}-{time.time_ns()}", retries=RETRIES, pure=False)
+            student_of[future.key] = student
+            running.add(future)
+
+    send()
+    for future in running:
+        student = student_of.pop(future.key)
+        died, retried = client.run_on_scheduler(attempts_of, future.key)
+        if future.status == "finished":
+            result = future.result()
+            record(course, result)
+            outcomes[student] = Outcome(student, total_score(result), result["seconds"],
+                                        result["started"], result["worker"],
+                                        list(result["incidents"]), result["log"])
+        else:
+            failed += 1
+            error = future.exception()
+            outcomes[student].notes.append(f"NOT GRADED: {type(error).__name__}: "
+                                           f"{str(error).strip()}")
+        if died:
+            outcomes[student].notes.append(f"regraded: {died} worker(s) died grading it")
+        if retried:
+            outcomes[student].notes.append(f"retried {retried}x (infrastructure)")
+        future.release()
+        bar.update(1)
+        bar.set_postfix_str(f"{failed} failed, {len(students) - bar.n} left")
+        send()
+    bar.close()
+    return outcomes
+
+
+def total_score(result):
+    return sum(score or 0 for notebook in result["gradebook"]["notebooks"].values()
+               for score, _ in notebook["grades"].values())
+
+
+def report(outcomes, seconds, workers):
+    """The summary printed at the end: one line per student, then the totals."""
+    width = max([len(student) for student in outcomes] + [7])
+    lines = [f"{'student':<{width}}  {'score':>5}  {'seconds':>7}  worker / notes"]
+    for outcome in outcomes.values():
+        score = "-" if outcome.score is None else f"{outcome.score:g}"
+        took = "-" if outcome.seconds is None else f"{outcome.seconds:.1f}"
+        notes = "; ".join([outcome.worker] + outcome.notes if outcome.worker else outcome.notes)
+        lines.append(f"{outcome.student:<{width}}  {score:>5}  {took:>7}  {notes}")
+    graded = [o for o in outcomes.values() if o.score is not None]
+    busy = sum(o.seconds for o in graded)
+    lines.append(f"Graded {len(graded)} of {len(outcomes)} students in {seconds:.0f} s on "
+                 f"{workers} worker thread(s)" + (f"; {busy / len(graded):.1f} s per student "
+                                                  f"in a worker" if graded else "") + ".")
+    not_graded = [o.student for o in outcomes.values() if o.score is None]
+    if not_graded:
+        lines.append(f"NOT GRADED ({len(not_graded)}): {', '.join(not_graded)}: see their notes; "
+                     "grade them again with the same command once the cause is fixed.")
+    return "\n".join(lines)

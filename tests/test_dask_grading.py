@@ -1,0 +1,222 @@
+"""A class graded on Dask, as on a cluster: a scheduler and two workers started as separate
+processes on 127.0.0.1 (as separate machines would be), each in an empty folder of its own
+without this repository's code; the course reaches them only through the client."""
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from distributed import Client
+
+import answers
+import course
+from adversarial import CASES
+
+MASTER = answers.master_solutions()
+TIME_LIMIT = 45  # seconds of one notebook (Sandbox.time_limit) in this test
+# Hangs in its build_encoder cell and ignores nbgrader's interrupt at the cell timeout (30 s).
+HANGS = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C no le llega\n"
+         "while True:\n    pass\n")
+# Every cell after its face_interpolation cell takes 20 s: under the cell timeout, over the
+# notebook's time limit by the second interpolation test.
+SLOW = MASTER["face_interpolation"] + (
+    "\nimport time\nget_ipython().events.register('pre_run_cell', lambda *a: time.sleep(20))\n")
+# {student: (notebook, expected total scores, what the report must note)}
+CLASS = {
+    "ana": (lambda: course.filled(answers.ALTERNATIVE), {100}, None),
+    "bruno": (lambda: course.filled(MASTER), {100}, None),
+    "cuelga": (lambda: course.filled({**MASTER, "build_encoder": HANGS}), {10}, "cell hung"),
+    "muere": (CASES["adv_kernel_dies"].notebook, {85}, "kernel died"),
+    "mata": (CASES["atk_mata_padre"].notebook, {85}, None),
+    "vacio": (lambda: course.filled({}), {0}, None),
+    # the second interpolation test is cut; the first one passes if it ran before the limit
+    "zeta_lenta": (lambda: course.filled({**MASTER, "face_interpolation": SLOW}), {85, 88},
+                   "time limit"),
+}
+QUICK_CLASS = {student: CLASS[student] for student in ("ana", "bruno", "muere", "mata", "vacio")}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def dask_command(*args, folder):
+    """Starts `dask <args>` in its own empty folder and session (so that it can be killed
+    with its children), with the environment of a worker machine: no repository code."""
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = {name: value for name, value in course.environment().items()
+                   if name not in ("PYTHONPATH", "IPYTHONDIR")}
+    environment["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
+    log = open(folder / "log.txt", "w")
+    return subprocess.Popen([str(pathlib.Path(sys.executable).parent / "dask"), *args],
+                            cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def kill(process):
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@contextlib.contextmanager
+def cluster(folder, workers=2):
+    """(scheduler address, [worker processes]) of a scheduler and `workers` single-threaded
+    workers, each a separate `dask` process on 127.0.0.1."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    processes = [dask_command("scheduler", "--host", "127.0.0.1", "--port",
+                              address.rsplit(":", 1)[1], "--no-dashboard",
+                              folder=folder / "scheduler")]
+    try:
+        processes += [dask_command("worker", address, "--nthreads", "1", "--nworkers", "1",
+                                   "--no-dashboard", "--host", "127.0.0.1",
+                                   folder=folder / f"worker{k}") for k in range(workers)]
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+            names = {pid: address for address, pid in client.run(os.getpid).items()}
+        yield address, processes[1:], names
+    finally:
+        for process in processes:
+            kill(process)
+
+
+def grade(class_, folder, scheduler, settings=None):
+    notebooks = {student: notebook() for student, (notebook, _, _) in class_.items()}
+    graded = course.course_with(notebooks, folder / "course")
+    outcomes, report = course.autograde_class(graded, scheduler=scheduler, settings=settings,
+                                              progress=False)
+    print(report)
+    return graded, outcomes, report
+
+
+def worker_of(process, names):
+    """The address of the worker that the `dask worker` process (a nanny) started."""
+    import psutil
+    children = {child.pid for child in psutil.Process(process.pid).children(recursive=True)}
+    return next(address for pid, address in names.items() if pid in children)
+
+
+@pytest.fixture(scope="module")
+def class_on_two_workers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dask-cluster")
+    with cluster(folder) as (scheduler, _, _):
+        started = time.time()
+        graded, outcomes, report = grade(CLASS, folder, scheduler,
+                                         {"Sandbox": {"time_limit": TIME_LIMIT}})
+    return {"course": graded, "outcomes": outcomes, "report": report, "started": started}
+
+
+@pytest.fixture(scope="module")
+def class_with_a_killed_worker(tmp_path_factory):
+    """The quick class graded on two workers, one of them SIGKILLed (with its kernel) while
+    it grades a student, once another student has been graded."""
+    folder = tmp_path_factory.mktemp("dask-kill")
+    with cluster(folder) as (scheduler, workers, names):
+        victim = worker_of(workers[1], names)
+        killed = {}
+
+        def kill_the_victim_while_it_grades():
+            with Client(scheduler, timeout=60) as watcher:
+                while not killed:
+                    graded_so_far = list((folder / "course" / "autograded").glob("*"))
+                    busy = watcher.processing().get(victim)
+                    if graded_so_far and busy:
+                        kill(workers[1])
+                        killed.update(worker=victim, tasks=busy, at=time.time())
+                    time.sleep(0.2)
+
+        threading.Thread(target=kill_the_victim_while_it_grades, daemon=True).start()
+        graded, outcomes, report = grade(QUICK_CLASS, folder, scheduler)
+    return {"course": graded, "outcomes": outcomes, "report": report, "killed": killed,
+            "survivor": next(address for address in names.values() if address != victim)}
+
+
+def gradebook_students(graded):
+    with course.gradebook(graded) as gradebook:
+        return sorted(submission.student.id
+                      for submission in gradebook.assignment_submissions(course.ASSIGNMENT))
+
+
+def test_local_cluster_grades_every_student_of_the_session_once(grading_run):
+    graded = next(iter(grading_run["folders"].values()))
+    not_graded = [s for s, outcome in grading_run["outcomes"].items() if outcome.score is None]
+    assert not_graded == [], f"not graded: {not_graded}"
+    assert gradebook_students(graded) == sorted(grading_run["outcomes"])
+
+
+def test_a_class_on_a_scheduler_and_two_worker_processes_gets_the_expected_grades(
+        class_on_two_workers):
+    outcomes = class_on_two_workers["outcomes"]
+    unexpected = {student: outcomes[student].score for student, (_, scores, _) in CLASS.items()
+                  if outcomes[student].score not in scores}
+    assert unexpected == {}, class_on_two_workers["report"]
+
+
+def test_the_gradebook_holds_each_student_once(class_on_two_workers):
+    assert gradebook_students(class_on_two_workers["course"]) == sorted(CLASS)
+
+
+def test_the_students_own_failures_are_graded_and_reported_not_retried(class_on_two_workers):
+    outcomes = class_on_two_workers["outcomes"]
+    for student, (_, _, note) in CLASS.items():
+        if note:
+            assert note in outcomes[student].notes, class_on_two_workers["report"]
+        assert not any("retried" in n or "regraded" in n for n in outcomes[student].notes), (
+            class_on_two_workers["report"])
+
+
+def test_a_hanging_student_holds_one_worker_slot_and_the_other_worker_never_waits(
+        class_on_two_workers):
+    """While the hanging student holds its worker, the other worker grades the rest of the
+    class one student after another (no idle gap of more than 3 s while students are left)."""
+    outcomes = class_on_two_workers["outcomes"]
+    hanging = outcomes["cuelga"]
+    start, end = hanging.started, hanging.started + hanging.seconds
+    other = sorted((o.started, o.started + o.seconds) for o in outcomes.values()
+                   if o.worker != hanging.worker)
+    during = [(begin, finish) for begin, finish in other if finish > start and begin < end]
+    assert len(during) >= 2, f"too few students graded during the hang:\n{outcomes}"
+    idle_until = max(start, during[0][0] - 3)
+    gaps = []
+    for begin, finish in during:
+        if begin - idle_until > 3:
+            gaps.append(round(begin - idle_until, 1))
+        idle_until = finish
+    assert gaps == [], (f"the other worker sat idle {gaps} s while the hanging student was "
+                        f"graded:\n{class_on_two_workers['report']}")
+
+
+def test_the_notebook_time_limit_stops_a_slow_student_who_keeps_the_points_earned(
+        class_on_two_workers):
+    slow = class_on_two_workers["outcomes"]["zeta_lenta"]
+    assert "time limit" in slow.notes and slow.seconds < TIME_LIMIT + 20, (
+        class_on_two_workers["report"])
+
+
+def test_a_worker_killed_mid_run_loses_no_student_and_grades_none_twice(
+        class_with_a_killed_worker):
+    run = class_with_a_killed_worker
+    assert run["killed"], "the worker was never killed: the test did not test anything"
+    unexpected = {student: run["outcomes"][student].score
+                  for student, (_, scores, _) in QUICK_CLASS.items()
+                  if run["outcomes"][student].score not in scores}
+    assert unexpected == {}, run["report"]
+    assert gradebook_students(run["course"]) == sorted(QUICK_CLASS)
+
+
+def test_the_student_graded_on_the_killed_worker_is_regraded_on_the_other(
+        class_with_a_killed_worker):
+    run = class_with_a_killed_worker
+    regraded = [student for student, outcome in run["outcomes"].items()
+                if any("regraded" in note for note in outcome.notes)]
+    assert regraded, f"no student was regraded after the kill:\n{run['report']}"
+    for student in regraded:
+        assert run["outcomes"][student].worker == run["survivor"], run["report"]
