@@ -17,7 +17,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
 from course_preprocessors import (  # noqa: E402
-    DropDuplicateCellIds, HideTestTracebacks, VerifyObservations)
+    DropDuplicateCellIds, ShortenTracebacks, SummarizeByPart, VerifyObservations)
 from sandbox import RequireSandbox, SandboxedExecute  # noqa: E402
 
 c = get_config()  # noqa: F821
@@ -49,8 +49,14 @@ c.Autograde.sanitize_preprocessors = [
 # right after it, outside the kernel (VerifyObservations). Grading without the sandbox, where
 # bubblewrap cannot run: `nbgrader autograde vae_olivetti --Sandbox.isolate=False`.
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, VerifyObservations, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    SandboxedExecute, VerifyObservations, ShortenTracebacks, IgnorePattern,
+    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# No execution timestamps in the autograded notebooks: grading the same submission twice writes
+# the same bytes.
+c.Execute.record_timing = False
 
 c.GenerateFeedback.preprocessors = [
-    GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, HideTestTracebacks]
+    GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks, SummarizeByPart]
+# The feedback page in Spanish, with a summary table by part (grading/templates/retroalimentacion).
+c.HTMLExporter.template_name = "retroalimentacion"
+c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]

@@ -1,26 +1,69 @@
 """nbgrader preprocessors of this course, registered in nbgrader_config.py."""
+import re
+
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
 
-class HideTestTracebacks(NbGraderPreprocessor):
-    """For `generate_feedback`: keeps hidden tests hidden.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
+# TensorFlow's eager errors start with the op's internal name: "{{function_node __wrapped__Mul_
+# device_/job:localhost/replica:0/task:0/device:CPU:0}} Incompatible shapes: ... [Op:Mul] name: "
+TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*name: $")
 
-    nbgrader's ClearHiddenTests (registered before this one) removes the hidden regions from
-    the test cells' source, but a failed hidden test would still show its code in the
-    traceback, which Python prints line by line. Keep only the last line of each error in a
-    graded test cell (`AssertionError: <Spanish message>`): it says what was expected without
-    showing how it is checked.
+
+def students_own(cell):
+    """A cell the student wrote: a solution cell, or one they added (not the course's)."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return nbgrader.get("solution", False) or not (nbgrader.get("locked") or
+                                                   nbgrader.get("grade"))
+
+
+class ShortenTracebacks(NbGraderPreprocessor):
+    """For `autograde` (after VerifyObservations) and `generate_feedback`: every traceback keeps
+    only what helps the student and nothing of the course's or the grader's machine.
+
+    A traceback keeps its header, the frames of the student's own cells (solution cells and
+    cells they added, found by execution count) and its last line; frames of library code
+    (TensorFlow, with the instructor's paths), of the course's cells and of the test cells (whose
+    hidden part must stay hidden) are dropped, and counted. In a graded test cell, an
+    AssertionError (a visible check or a hidden verdict) shows only its Spanish message; any other
+    error came from the student's code, and says so in Spanish above their frames.
     """
 
+    def preprocess(self, nb, resources):
+        self.own_cells = {cell.execution_count for cell in nb.cells
+                          if cell.cell_type == "code" and cell.get("execution_count")
+                          and students_own(cell)}
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and is_grade(cell):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    message = f"{output['ename']}: {output['evalue']}".rstrip(": ")
-                    output["traceback"] = [message]
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["evalue"] = TF_NOISE.sub("", output.get("evalue", ""))
+                output["traceback"] = self.shortened(output, is_grade(cell) and
+                                                     not students_own(cell))
         return cell, resources
+
+    def shortened(self, output, in_test_cell):
+        message = f"{output['ename']}: {output['evalue']}".rstrip(": ")
+        if in_test_cell and output["ename"] == "AssertionError":
+            return [message]
+        frames = [(entry, ANSI.sub("", entry)) for entry in output.get("traceback", [])[:-1]]
+        frames = [(entry, plain) for entry, plain in frames
+                  if CELL_FRAME.match(plain) or plain.startswith("File ")]
+        own = [entry for entry, plain in frames
+               if CELL_FRAME.match(plain) and int(CELL_FRAME.match(plain)[1]) in self.own_cells]
+        if not own:
+            return [message]
+        where = "durante esta prueba" if in_test_cell else "en esta celda"
+        lines = [f"Su código lanzó {output['ename']} {where}. Las líneas de sus celdas por "
+                 "donde pasó el error:"] + own
+        if len(frames) > len(own):
+            lines.append(f"(se omiten {len(frames) - len(own)} pasos más: código de TensorFlow, "
+                         "de las pruebas o del curso)")
+        return lines + [message]
 
 
 class DropDuplicateCellIds(DeduplicateIds):
@@ -72,3 +115,45 @@ class VerifyObservations(NbGraderPreprocessor):
                     cell.outputs.append(new_output("error", ename="AssertionError",
                                                    evalue=message, traceback=[message]))
         return nb, resources
+
+
+class SummarizeByPart(NbGraderPreprocessor):
+    """For `generate_feedback`, after GetGrades: the summary table of the feedback page
+    (grading/templates/retroalimentacion). `resources["resumen"]` lists each part (the function
+    a test cell's grade_id names: test_<function>_<what>) with its tests, by the readable name
+    of their first comment line, points got and possible, and the part's subtotal."""
+
+    def preprocess(self, nb, resources):
+        parts, names = {}, {}
+        solutions = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+                     if cell.metadata.get("nbgrader", {}).get("solution")]
+        for cell in nb.cells:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            if not nbgrader.get("grade") or nbgrader.get("solution"):
+                continue
+            grade_id = nbgrader["grade_id"]
+            part = next((name for name in sorted(solutions, key=len, reverse=True)
+                         if grade_id.startswith(f"test_{name}_")), grade_id)
+            names[grade_id] = first_comment(cell.source) or grade_id
+            entry = parts.setdefault(part, {"nombre": part, "pruebas": [], "obtenidos": 0.0,
+                                            "posibles": 0.0})
+            entry["pruebas"].append({"id": grade_id, "nombre": names[grade_id],
+                                     "obtenidos": float(nbgrader.get("score") or 0),
+                                     "posibles": float(nbgrader.get("points") or 0)})
+            entry["obtenidos"] += entry["pruebas"][-1]["obtenidos"]
+            entry["posibles"] += entry["pruebas"][-1]["posibles"]
+        resources["resumen"] = list(parts.values())
+        resources["nombres_de_pruebas"] = names
+        return nb, resources
+
+
+def first_comment(source):
+    """The comment a test cell opens with, on one line ("# Divide en lotes de batch_size."
+    -> "Divide en lotes de batch_size.")."""
+    lines = []
+    for line in source.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    # What grading checks besides ("Al calificar, además: ...") is for the notebook's reader.
+    return " ".join(lines).split(" Al calificar")[0]

@@ -220,3 +220,15 @@ def test_validate_button_passes_the_completed_notebook(completed_page):
     dialog.wait_for(timeout=300_000)
     assert "Success! Your notebook passes all the tests." in dialog.inner_text(), (
         f"Validate answered: {dialog.inner_text()[:500]}")
+
+
+def test_feedback_page_opens_on_the_summary_table_by_part(browser):
+    """The page a student gets back (beto_parcial's, committed by `make grade`)."""
+    page = browser.new_page()
+    page.goto((course.ROOT / "feedback" / "beto_parcial" / course.ASSIGNMENT /
+               course.NOTEBOOK.replace(".ipynb", ".html")).as_uri())
+    table = page.locator("table.resumen")
+    table.wait_for(timeout=30_000)
+    text = table.inner_text()
+    assert "build_decoder" in text and "0 / 15" in text.replace(".0", ""), text[:500]
+    screenshot(page, "retroalimentacion.png")

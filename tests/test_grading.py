@@ -1,6 +1,7 @@
 """Grades given by real `nbgrader autograde` runs: demo students and fairness answers."""
 import csv
 import html
+import re
 
 import nbformat
 
@@ -68,3 +69,52 @@ def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not
                      | solution_lines() if not any(line in own for own in submitted)}
         leaks = sorted(line for line in forbidden if line in text)
         assert not leaks, f"feedback of {student} shows {leaks[:3]}"
+
+
+def test_feedback_summarizes_each_part_with_its_tests_and_subtotal_in_spanish(feedback):
+    page = text_of(feedback["beto_parcial"])
+    assert "vae_olivetti: 65.0 de 100.0 puntos" in page, page[:500]
+    for part, subtotal in {"data_generator": "10.0 / 10.0", "build_decoder": "0.0 / 15.0",
+                           "vae_loss": "0.0 / 20.0", "face_interpolation": "15.0 / 15.0"}.items():
+        assert f"{part} {subtotal}" in page, f"no row '{part} {subtotal}' in the summary"
+    assert "Divide en lotes de batch_size" in page, "tests should be named by what they check"
+    english = [label for label in ("Student's answer", "Test cell", "Comments:", "Score:")
+               if label in feedback["beto_parcial"]]
+    assert english == [], f"nbgrader's English labels left: {english}"
+
+
+def test_feedback_shows_the_students_own_line_where_their_code_raised(feedback):
+    page = text_of(feedback["beto_parcial"])
+    assert "Su código lanzó InvalidArgumentError durante esta prueba" in page
+    assert "reconstruction_loss = -tf.reduce_mean(log_normal_pdf(x, x_logit" in page, (
+        "the line of the student's vae_loss that raised should be shown")
+    assert "Incompatible shapes: [4,64,64,1] vs. [4,2]" in page
+    assert "function_node" not in page, "TensorFlow's internal op name should be gone"
+
+
+def test_feedback_and_autograded_notebooks_hold_no_path_of_the_grading_machine(graded, feedback):
+    folder = graded["beto_parcial"]
+    for path in [folder / "autograded", folder / "feedback"]:
+        for file in path.rglob("*.*"):
+            text = file.read_text(encoding="utf-8", errors="replace")
+            found = [marker for marker in (str(course.ROOT), str(folder), ".venv/",
+                                           "site-packages", "iopub.status.busy") if marker in text]
+            assert found == [], f"{file.relative_to(folder)} holds {found}"
+
+
+def test_regrading_the_demo_writes_the_committed_notebooks_and_feedback_byte_for_byte(
+        graded, feedback):
+    folder = graded["beto_parcial"]
+    for student in course.demo_submissions():
+        for kind, name in (("autograded", course.NOTEBOOK),
+                           ("feedback", course.NOTEBOOK.replace(".ipynb", ".html"))):
+            fresh = folder / kind / student / course.ASSIGNMENT / name
+            committed = course.ROOT / kind / student / course.ASSIGNMENT / name
+            assert fresh.read_bytes() == committed.read_bytes(), (
+                f"{kind}/{student} differs from a fresh grading: run `make grade` and commit")
+
+
+def text_of(page):
+    """The visible text of an HTML page, on one line per block."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page[page.index("<body"):]))
+    return re.sub(r"\s+", " ", text)

@@ -213,6 +213,9 @@ def main():
     if args.command in ("source", "all"):
         build_source.main()
     if args.command in ("release", "all"):
+        # The demo's gradebook is generated too: a new one, since nbgrader refuses to add or
+        # remove cells of a notebook that already has submissions.
+        (ROOT / "gradebook.db").unlink(missing_ok=True)
         release()
     if args.command in ("demo", "all"):
         demo()
