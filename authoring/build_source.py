@@ -3,9 +3,10 @@
 The percent-format script beside this file is the one source of truth for the master notebook
 (readable diffs, one cell per `# %%` marker, nbgrader metadata on the marker line). The build is
 deterministic: cell ids come from the grade_id or the cell's position, and the notebook metadata
-is fixed, so rebuilding an unchanged script gives the same bytes. Cells marked NBVAL_CHECK_OUTPUT
-get the output nbval compares against from expected_outputs.json (nbgrader removes outputs
-from the student version).
+is fixed, so rebuilding an unchanged script gives the same bytes. Cells tagged
+nbval-check-output get the output nbval compares against from expected_outputs.json (nbgrader
+removes outputs from the student version); `jupyter.source_hidden` folds a cell's code in
+JupyterLab.
 
     python authoring/build_source.py            # write the notebook
     python authoring/build_source.py --check    # exit 1 if the committed notebook is stale
@@ -32,7 +33,8 @@ def build():
     notebook = jupytext.read(SCRIPT, fmt="py:percent")
     notebook.metadata = METADATA
     for position, cell in enumerate(notebook.cells):
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "nbgrader"}
+        cell.metadata = {k: v for k, v in cell.metadata.items()
+                         if k in ("nbgrader", "tags", "jupyter")}
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         cell.id = grade_id or f"celda-{position:02d}"
     expected = json.loads(EXPECTED_OUTPUTS.read_text(encoding="utf-8"))

@@ -23,8 +23,16 @@
 #
 # $$q(z \mid x) = \mathcal{N}\big(z;\ \mu(x),\ \operatorname{diag} \sigma^2(x)\big).$$
 #
+# ¿Por qué la **log**-varianza y no la varianza? Una capa `Dense` sin activación puede dar
+# cualquier número real, también negativo; una varianza no puede serlo. Con
+# $\sigma^2 = e^{\log \sigma^2}$ cualquier salida de la red es válida.
+#
 # El decodificador da, para cada píxel, la probabilidad de que esté «encendido»: un modelo de
 # Bernoulli $p(x \mid z)$ cuyos parámetros son $\hat{x} = \operatorname{sigmoid}(\text{logits})$.
+# Los **logits** son números reales cualesquiera; la sigmoide
+# $\operatorname{sigmoid}(t) = 1 / (1 + e^{-t})$ los lleva a probabilidades entre 0 y 1. El
+# decodificador devuelve logits (sin activación en su última capa) porque la pérdida los usa
+# directamente, de forma numéricamente estable; la sigmoide se aplica solo para ver las caras.
 # Sobre $z$ suponemos la distribución *a priori* $p(z) = \mathcal{N}(0, I)$.
 #
 # Se entrena maximizando la **cota inferior de la evidencia** (ELBO):
@@ -64,22 +72,21 @@
 # %% [markdown]
 # ## Preparación
 
-# %% nbgrader={"grade": false, "grade_id": "importaciones", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "entorno_silencioso", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# Preparación del entorno (puede ignorar esta celda): importa TensorFlow sin los mensajes
+# internos que escribe al arrancar (no hay GPU, oneDNN...), que no cambian ningún resultado y
+# que, al calificar, en una celda de pruebas contarían como un error.
 import contextlib
 import logging
 import os
 import warnings
 
-# Silenciamos los mensajes internos y los avisos de TensorFlow: no cambian ningún resultado,
-# y al calificar un aviso impreso en una celda de pruebas contaría como error.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
 
 
 @contextlib.contextmanager
-def sin_mensajes_de_sistema():
-    """Oculta lo que las bibliotecas escriben directamente en la salida de errores del
-    sistema (al importarse, TensorFlow avisa de que no hay GPU)."""
+def _sin_mensajes_de_sistema():
     copia = os.dup(2)
     with open(os.devnull, "w") as nulo:
         os.dup2(nulo.fileno(), 2)
@@ -90,17 +97,22 @@ def sin_mensajes_de_sistema():
             os.close(copia)
 
 
-with sin_mensajes_de_sistema():
+with _sin_mensajes_de_sistema():
     import tensorflow as tf
+tf.get_logger().setLevel(logging.ERROR)
+
+# %% nbgrader={"grade": false, "grade_id": "importaciones", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import os
+
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 from sklearn.datasets import fetch_olivetti_faces
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-tf.get_logger().setLevel(logging.ERROR)
-
-# nbgrader define NBGRADER_EXECUTION al calificar: entonces la vitrina final entrena poco.
+# Al calificar, nbgrader define NBGRADER_EXECUTION: la vitrina del final no entrena entonces
+# (las pruebas ocultas usan sus propios modelos pequeños).
 EN_CALIFICACION = "NBGRADER_EXECUTION" in os.environ
 print("TensorFlow", tf.__version__)
 
@@ -156,6 +168,8 @@ mostrar_caras(X[:16], [f"persona {p}" for p in y[:16]],
 # anterior aún falla, las pruebas de las demás siguen funcionando.
 
 # %% nbgrader={"grade": false, "grade_id": "material_pruebas", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import contextlib
+
 X_prueba = np.random.default_rng(0).uniform(size=(50, 64, 64, 1)).astype("float32")
 
 
@@ -199,6 +213,51 @@ def entrenar_con_perdida_de_juguete(encoder, decoder, dataset, epochs):
 
 def pesos_planos(modelo):
     return np.concatenate([w.numpy().ravel() for w in modelo.weights])
+
+
+@contextlib.contextmanager
+def ruido_fijo(eps=0.5):
+    """Cambia por un momento la función dada `reparameterize` por una que usa siempre el mismo
+    ruido (eps en lugar de una muestra normal) y anota con qué media y log-varianza la llaman.
+    Por eso sus funciones deben llamar a `reparameterize` por su nombre."""
+    global reparameterize
+    original, llamadas = reparameterize, []
+
+    def con_ruido_fijo(mean, logvar):
+        llamadas.append((np.array(mean), np.array(logvar)))
+        return eps * tf.exp(logvar * .5) + mean
+
+    reparameterize = con_ruido_fijo
+    try:
+        yield llamadas
+    finally:
+        reparameterize = original
+
+
+def capas_de(modelo):
+    """Las capas de un modelo en orden, también las de sus submodelos."""
+    for capa in modelo.layers:
+        if isinstance(capa, tf.keras.Model):
+            yield from capas_de(capa)
+        else:
+            yield capa
+
+
+def activaciones(modelo, tipo):
+    """La activación de cada capa `tipo` del modelo ("relu", "ninguna" u "otra"): la suya, o la
+    de una capa ReLU/Activation que la siga."""
+    capas, prueba, nombres = list(capas_de(modelo)), tf.constant([-2.0, 3.0]), []
+    for i, capa in enumerate(capas):
+        if type(capa) is not tipo:
+            continue
+        salida = capa.activation(prueba)
+        siguiente = capas[i + 1] if i + 1 < len(capas) else None
+        if np.allclose(salida, prueba) and isinstance(
+                siguiente, (tf.keras.layers.ReLU, tf.keras.layers.Activation)):
+            salida = siguiente(prueba)
+        nombres.append("relu" if np.allclose(salida, [0.0, 3.0]) else
+                       "ninguna" if np.allclose(salida, prueba) else "otra")
+    return nombres
 
 # %% [markdown]
 # ## Parte 1. Conjuntos de entrenamiento y prueba (10 puntos)
@@ -251,13 +310,19 @@ _observador.observar("test_data_generator_tipos", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_data_generator_division", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Divide con train_test_split(X, test_size=test_size, random_state=42).
+# Divide con train_test_split(X, test_size=test_size, random_state=42): las mismas imágenes de
+# prueba (en cualquier orden) y los tamaños. Al calificar, además: con otras imágenes y tamaños.
 train_prueba, test_prueba = data_generator(X_prueba, test_size=0.2, batch_size=8)
 n_train = sum(len(lote) for lote in train_prueba)
 n_test = sum(len(lote) for lote in test_prueba)
 assert (n_train, n_test) == (40, 10), (
     f"Con 50 imágenes y test_size=0.2 se esperaban 40 de entrenamiento y 10 de prueba; se "
     f"encontraron {n_train} y {n_test}.")
+_, X_test_esperado = train_test_split(X_prueba, test_size=0.2, random_state=42)
+sumas = sorted(float(np.sum(imagen)) for lote in test_prueba for imagen in lote)
+assert np.allclose(sumas, sorted(np.sum(X_test_esperado, axis=(1, 2, 3)))), (
+    "Las imágenes de prueba no son las de train_test_split(X, test_size=test_size, "
+    "random_state=42).")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_data_generator_division", globals())
 ### END HIDDEN TESTS
@@ -305,6 +370,21 @@ _observador.observar("test_data_generator_mezcla", globals())
 #    al `Flatten`: son `z_mean` y `z_log_var`.
 #
 # Cada convolución con strides 2 reduce el lado a la mitad: $64 \to 32 \to 16 \to 8 \to 4$.
+# Con `latent_dim=8`, `build_encoder(8).summary()` debería mostrar estas capas (los nombres
+# pueden ser otros; las formas y los parámetros, no):
+#
+# | capa | forma de salida | parámetros |
+# |---|---|---|
+# | `InputLayer` | `(None, 64, 64, 1)` | 0 |
+# | `Conv2D` | `(None, 32, 32, 16)` | 416 |
+# | `Conv2D` | `(None, 16, 16, 32)` | 4 640 |
+# | `Conv2D` | `(None, 8, 8, 64)` | 18 496 |
+# | `Conv2D` | `(None, 4, 4, 128)` | 73 856 |
+# | `Flatten` | `(None, 2048)` | 0 |
+# | `Dense` (`z_mean`) | `(None, 8)` | 16 392 |
+# | `Dense` (`z_log_var`) | `(None, 8)` | 16 392 |
+#
+# En total, 130 192 parámetros.
 
 # %% nbgrader={"grade": false, "grade_id": "build_encoder", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_encoder(latent_dim):
@@ -346,8 +426,16 @@ _observador.observar("test_build_encoder_capas", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_encoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-# Activaciones y conexiones: el encoder calcula lo que describen las condiciones.
+# Activaciones y conexiones: relu en las cuatro Conv2D, z_mean y z_log_var sin activación, y
+# el número de parámetros que dan esas conexiones. Al calificar, además: el encoder entero con
+# pesos de la calificación da lo que describen las condiciones.
 encoder_prueba = build_encoder(2)
+convoluciones = activaciones(encoder_prueba, tf.keras.layers.Conv2D)
+assert convoluciones == ["relu"] * 4, (
+    f"Las cuatro Conv2D deben usar la activación relu; se encontró {convoluciones}.")
+cabezas = activaciones(encoder_prueba, tf.keras.layers.Dense)
+assert cabezas == ["ninguna", "ninguna"], (
+    f"z_mean y z_log_var son Dense sin activación (cualquier número real); se encontró {cabezas}.")
 parametros = encoder_prueba.count_params()
 assert parametros == 105_604, (
     f"Con latent_dim=2 el encoder debería tener 105604 parámetros; tiene {parametros}.")
@@ -372,12 +460,26 @@ _observador.observar("test_build_encoder_conexiones", globals())
 # 5. `Conv2DTranspose` con 64 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
 # 6. `Conv2DTranspose` con 32 filtros, kernel `(3, 3)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
 # 7. `Conv2DTranspose` con 16 filtros, kernel `(5, 5)`, strides `(2, 2)`, padding `"same"`, `"relu"`.
-# 8. Una última `Conv2DTranspose` con 1 filtro, kernel `(3, 3)`, padding `"same"` y **sin
-#    activación**, conectada a la salida de la **cuarta** `Conv2DTranspose`.
+# 8. Una última `Conv2DTranspose` con 1 filtro, kernel `(3, 3)`, strides `(1, 1)` (el valor
+#    por defecto: no cambia el tamaño), padding `"same"` y **sin activación** (da logits),
+#    conectada a la salida de la **cuarta** `Conv2DTranspose`.
 #
 # Cada convolución transpuesta con strides 2 duplica el lado: $4 \to 8 \to 16 \to 32 \to 64$.
-# (El enunciado original conectaba la última capa a la tercera; eso daría imágenes de
-# $32 \times 32$.)
+# (Conectada a la tercera, las imágenes saldrían de $32 \times 32$.) Con `latent_dim=8`,
+# `build_decoder(8).summary()` debería mostrar:
+#
+# | capa | forma de salida | parámetros |
+# |---|---|---|
+# | `InputLayer` | `(None, 8)` | 0 |
+# | `Dense` | `(None, 2048)` | 18 432 |
+# | `Reshape` | `(None, 4, 4, 128)` | 0 |
+# | `Conv2DTranspose` | `(None, 8, 8, 128)` | 147 584 |
+# | `Conv2DTranspose` | `(None, 16, 16, 64)` | 73 792 |
+# | `Conv2DTranspose` | `(None, 32, 32, 32)` | 18 464 |
+# | `Conv2DTranspose` | `(None, 64, 64, 16)` | 12 816 |
+# | `Conv2DTranspose` | `(None, 64, 64, 1)` | 145 |
+#
+# En total, 271 233 parámetros.
 
 # %% nbgrader={"grade": false, "grade_id": "build_decoder", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_decoder(latent_dim):
@@ -418,8 +520,18 @@ _observador.observar("test_build_decoder_capas", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_build_decoder_conexiones", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-# Activaciones y conexiones: la última capa sale de la cuarta Conv2DTranspose y da logits.
+# Activaciones y conexiones: relu en la Dense y en las cuatro primeras Conv2DTranspose, la
+# última sin activación (da logits), y el número de parámetros que dan esas conexiones. Al
+# calificar, además: el decoder entero con pesos de la calificación.
 decoder_prueba = build_decoder(2)
+densa = activaciones(decoder_prueba, tf.keras.layers.Dense)
+assert densa == ["relu"], f"La Dense del decoder debe usar relu; se encontró {densa}."
+transpuestas = activaciones(decoder_prueba, tf.keras.layers.Conv2DTranspose)
+assert transpuestas[:4] == ["relu"] * 4, (
+    f"Las cuatro primeras Conv2DTranspose deben usar relu; se encontró {transpuestas[:4]}.")
+assert transpuestas[4:] == ["ninguna"], (
+    "La última Conv2DTranspose no lleva activación: el decoder da logits y la sigmoide se aplica "
+    f"después (en la pérdida, o al mostrar caras); se encontró {transpuestas[4:]}.")
 parametros = decoder_prueba.count_params()
 assert parametros == 258_945, (
     f"Con latent_dim=2 el decoder debería tener 258945 parámetros; tiene {parametros}.")
@@ -475,6 +587,19 @@ def reparameterize(mean, logvar):
 #   `log_normal_pdf(z, 0., 0.)`. (La forma cerrada
 #   $-\tfrac12\sum_j\big(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\big)$ también es correcta.)
 # * Devuelva el promedio sobre las imágenes del lote de reconstrucción + KL.
+#
+# Las pérdidas se miden en **nats**: logaritmos naturales, como bits pero con $\ln$ en lugar de
+# $\log_2$. Un píxel del que el modelo no sabe nada ($\hat{x}_i = 0.5$) cuesta $\ln 2 \approx
+# 0.69$ nats; una imagen entera de $4096$ píxeles, $4096 \ln 2 \approx 2839$. Los píxeles de las
+# caras son **grises** (entre 0 y 1), no blanco o negro: la entropía cruzada de un gris $x_i$
+# vale al menos su entropía, $-x_i\ln x_i - (1-x_i)\ln(1-x_i) > 0$, así que la pérdida de
+# reconstrucción **nunca llega a cero**, ni con una reconstrucción perfecta.
+#
+# **Qué sustituyen las pruebas.** Para comparar su pérdida con la correcta con el mismo ruido,
+# las pruebas cambian por un momento la función dada `reparameterize` por una de ruido fijo.
+# Por eso `vae_loss`, `reconstruct_faces` y `face_interpolation` deben **llamar a
+# `reparameterize` por su nombre** (no muestrear el ruido ustedes mismos), y `train_vae` debe
+# llamar a la función global `vae_loss`.
 
 # %% nbgrader={"grade": false, "grade_id": "vae_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def vae_loss(encoder, decoder, x):
@@ -504,34 +629,46 @@ _observador.observar("test_vae_loss_reconstruccion", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vae_loss_kl", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-# KL: devuelve un escalar finito.
-encoder_j, decoder_j = modelos_de_juguete()
-perdida = vae_loss(encoder_j, decoder_j, X_prueba[:4])
-assert tf.is_tensor(perdida) and perdida.shape.rank == 0, (
-    f"vae_loss debe devolver un tf.Tensor escalar; devolvió {type(perdida).__name__} con forma "
-    f"{getattr(perdida, 'shape', '?')}.")
-assert abs(float(perdida)) < float("inf"), f"La pérdida debe ser un número finito; es {float(perdida)}."
+# KL: con un decoder de logits 0 (reconstrucción = 4096 log 2), log-varianzas 0 y medias 1, y
+# el ruido fijo de `ruido_fijo`, el KL de cada imagen vale 1 nat (latent_dim=2); con medias 0,
+# vale 0. Al calificar, además: el KL con otras medias, log-varianzas y ruido.
+encoder_j, decoder_j = modelos_de_juguete(ceros=True)
+with ruido_fijo(eps=0.0):
+    sin_kl = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
+    capa_z_mean = [c for c in encoder_j.layers if isinstance(c, tf.keras.layers.Dense)][0]
+    capa_z_mean.bias.assign([1.0, 1.0])  # z_mean = 1 en cada imagen
+    con_kl = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
+assert abs((con_kl - sin_kl) - 1.0) < 1e-3, (
+    "Con medias 1 y log-varianzas 0 el KL de cada imagen vale 1; la pérdida debería subir 1 "
+    f"respecto a medias 0 y subió {con_kl - sin_kl:.4f}. ¿Falta el KL, o su vae_loss no usa "
+    "reparameterize?")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_vae_loss_kl", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_vae_loss_valor", "locked": true, "points": 8, "schema_version": 3, "solution": false, "task": false}
-# Valor completo: reconstrucción + KL con z muestreado, promediado sobre el lote.
+# Valor completo: reconstrucción + KL con z muestreado, promediado sobre el lote: un lote de
+# cuatro copias de una imagen tiene la pérdida de esa imagen sola. Al calificar, además: el
+# valor, frente al de referencia con el mismo ruido, en otros modelos e imágenes.
 encoder_j, decoder_j = modelos_de_juguete()
-perdida = float(vae_loss(encoder_j, decoder_j, X_prueba[:4]))
-assert perdida > 0, f"El ELBO negativo de estas imágenes debería ser positivo; es {perdida:.2f}."
+with ruido_fijo():
+    una = float(vae_loss(encoder_j, decoder_j, X_prueba[:1]))
+    cuatro = float(vae_loss(encoder_j, decoder_j, np.repeat(X_prueba[:1], 4, axis=0)))
+assert una > 0, f"El ELBO negativo de esta imagen debería ser positivo; es {una:.2f}."
+assert abs(cuatro - una) < 1e-3 * una, (
+    f"La pérdida es un promedio sobre el lote: cuatro copias de una imagen deberían dar {una:.2f} "
+    f"(lo que da la imagen sola); dan {cuatro:.2f}.")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_vae_loss_valor", globals())
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Compruebe su pérdida con semilla fija, como en el enunciado original. Con
+# Compruebe su pérdida con semilla fija. Con
 # `tf.keras.utils.set_random_seed(5)` los pesos iniciales y el ruido son siempre los mismos;
 # con la solución correcta la pérdida queda cerca de 2839 (unos $4096 \log 2$: un modelo sin
 # entrenar duda en cada píxel). Esta celda no se califica.
 
-# %% nbgrader={"grade": false, "grade_id": "perdida_con_semilla", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# NBVAL_CHECK_OUTPUT
+# %% nbgrader={"grade": false, "grade_id": "perdida_con_semilla", "locked": true, "schema_version": 3, "solution": false, "task": false} tags=["nbval-check-output"]
 tf.keras.utils.set_random_seed(5)
 encoder_test = build_encoder(2)
 decoder_test = build_decoder(2)
@@ -558,9 +695,14 @@ print(f"Pérdida de prueba: {float(test_loss):.1f}")
 # **Consejo (opcional).** Si pone el paso de un lote en una función decorada con `@tf.function`,
 # TensorFlow la compila en un grafo la primera vez y el entrenamiento se acelera mucho: en las
 # máquinas del curso (2 núcleos), una época de la vitrina, en lotes de 8 caras, tarda unos
-# 3.8 s sin `@tf.function` y entre 0.6 y 1.3 s con ella: de 3 a 6 veces más rápido. Cree el
-# optimizador fuera de la función decorada: una función `@tf.function` no debe crear
-# variables nuevas cada vez que se llama.
+# 3.8 s sin `@tf.function` y entre 0.6 y 1.3 s con ella: de 3 a 6 veces más rápido. El
+# optimizador se crea en `train_vae` (condición 1), **antes** de definir el paso decorado, no
+# dentro de él: una función `@tf.function` no debe crear variables nuevas cada vez que se
+# llama.
+#
+# Las pruebas de esta parte cambian `vae_loss` por una pérdida propia, sencilla, para ver los
+# pasos de Adam sin depender de su parte 4: por eso `train_vae` debe llamar a la función global
+# `vae_loss` por su nombre.
 
 # %% nbgrader={"grade": false, "grade_id": "train_vae", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_vae(encoder, decoder, train_dataset, epochs):
@@ -595,23 +737,37 @@ _observador.observar("test_train_vae_actualiza", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_vae_adam", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-# Usa Adam con tasa de aprendizaje 1e-3 y devuelve (encoder, decoder).
+# Usa Adam con tasa de aprendizaje 1e-3 y devuelve (encoder, decoder): el primer paso de Adam
+# mueve cada peso que cambia unos 1e-3 (la tasa de aprendizaje), sea cual sea su gradiente.
+# Al calificar, además: los pesos tras varios pasos, frente a los de Adam(1e-3).
 encoder_j, decoder_j = modelos_de_juguete()
+antes = pesos_planos(decoder_j)
 datos = tf.data.Dataset.from_tensor_slices(X_prueba[:4]).batch(4)
 resultado = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 1)
 assert isinstance(resultado, tuple) and len(resultado) == 2, (
     f"train_vae debe devolver la tupla (encoder, decoder); devolvió {type(resultado).__name__}.")
+paso = np.abs(pesos_planos(decoder_j) - antes).max()
+assert abs(paso - 1e-3) < 2e-4, (
+    f"Tras un lote, el paso más grande de un peso debería ser de unos 1e-3 (el primer paso de "
+    f"Adam con tasa 1e-3); fue {paso:.1e}.")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_train_vae_adam", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_train_vae_pasos", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
-# Una actualización por lote durante epochs épocas (con epochs=0 no cambia nada).
+# Una actualización por lote durante epochs épocas: con epochs=0 no cambia nada, y con dos
+# lotes y una época Adam da dos pasos (el peso que más se mueve, unos 2e-3). Al calificar,
+# además: los pesos tras varias épocas, frente a los de la referencia.
 encoder_j, decoder_j = modelos_de_juguete()
 antes = pesos_planos(decoder_j)
-datos = tf.data.Dataset.from_tensor_slices(X_prueba[:8]).batch(4)
+datos = tf.data.Dataset.from_tensor_slices(X_prueba[:8]).batch(4)  # dos lotes
 encoder_j, decoder_j = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 0)
 assert (pesos_planos(decoder_j) == antes).all(), "Con epochs=0 los pesos no deben cambiar."
+encoder_j, decoder_j = entrenar_con_perdida_de_juguete(encoder_j, decoder_j, datos, 1)
+paso = np.abs(pesos_planos(decoder_j) - antes).max()
+assert paso > 1.5e-3, (
+    "Con dos lotes y una época deberían darse dos pasos de Adam (una actualización por lote): "
+    f"el peso que más se movió lo hizo {paso:.1e}, lo que da un solo paso.")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_train_vae_pasos", globals())
 ### END HIDDEN TESTS
@@ -629,6 +785,10 @@ _observador.observar("test_train_vae_pasos", globals())
 # 2. Con el codificador obtenga la media y la log-varianza de $q(z \mid x)$.
 # 3. Con `reparameterize` tome una muestra latente $z$.
 # 4. Decodifique $z$ y aplique `tf.sigmoid` para llevar los logits a píxeles entre 0 y 1.
+#
+# Aquí se **muestrea** $z$ porque así reconstruye el modelo probabilístico: dos llamadas dan
+# caras ligeramente distintas. Más abajo, para medir el error frente a PCA, se decodifica la
+# media $\mu(x)$: la reconstrucción más probable, sin ruido, que es lo comparable con PCA.
 
 # %% nbgrader={"grade": false, "grade_id": "reconstruct_faces", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def reconstruct_faces(encoder, decoder, test_image):
@@ -651,11 +811,18 @@ _observador.observar("test_reconstruct_faces_forma", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_reconstruct_faces_valores", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
-# Píxeles entre 0 y 1: sigmoid(decoder(reparameterize(encoder(imagen)))).
+# Píxeles entre 0 y 1: sigmoid(decoder(reparameterize(encoder(imagen)))), con la media y la
+# log-varianza del encoder. Al calificar, además: los valores con otros modelos y ruido.
 encoder_j, decoder_j = modelos_de_juguete()
-cara = reconstruct_faces(encoder_j, decoder_j, X_prueba[:2]).numpy()
+with ruido_fijo() as llamadas:
+    cara = reconstruct_faces(encoder_j, decoder_j, X_prueba[:2]).numpy()
 assert cara.min() >= 0 and cara.max() <= 1, (
     f"Los píxeles deben estar entre 0 y 1; van de {cara.min():.2f} a {cara.max():.2f}.")
+media, log_varianza = (np.array(t) for t in encoder_j(X_prueba[:2]))
+assert len(llamadas) == 1 and np.allclose(llamadas[0][0], media, atol=1e-5) and np.allclose(
+    llamadas[0][1], log_varianza, atol=1e-5), (
+    "reconstruct_faces debe tomar z con reparameterize(media, log-varianza del encoder): "
+    f"se llamó {len(llamadas)} veces, o con otros argumentos.")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_reconstruct_faces_valores", globals())
 ### END HIDDEN TESTS
@@ -710,22 +877,40 @@ _observador.observar("test_face_interpolation_lista", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_extremos", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-# La primera cara sale de face1 y la última de face2.
+# La primera cara sale de face1 y la última de face2: el primer z se toma con la media de
+# face1 y el último con la de face2. Al calificar, además: los valores de esas caras.
 encoder_j, decoder_j = modelos_de_juguete()
-caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 3)
+with ruido_fijo() as llamadas:
+    caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 3)
 assert (np.asarray(caras[0]) != np.asarray(caras[-1])).any(), (
     "La primera y la última cara son iguales: deberían venir de face1 y de face2.")
+medias = np.concatenate([np.reshape(m, (-1, 2)) for m, _ in llamadas] or [np.zeros((0, 2))])
+(m1, m2), _ = (np.array(t) for t in encoder_j(X_prueba[:2]))
+assert len(medias) >= 2 and np.allclose(medias[0], m1, atol=1e-5) and np.allclose(
+    medias[-1], m2, atol=1e-5), (
+    "Con reparameterize, la primera cara debe salir de la media de face1 y la última de la de "
+    "face2 (alfa de 0 a 1).")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_face_interpolation_extremos", globals())
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_face_interpolation_latente", "locked": true, "points": 7, "schema_version": 3, "solution": false, "task": false}
-# Interpola en el espacio latente (media y log-varianza), no mezclando píxeles.
+# Interpola en el espacio latente (media y log-varianza), no mezclando píxeles: con 3 pasos, la
+# cara del medio sale de la media y la log-varianza promedio de las dos caras. Al calificar,
+# además: los valores de cada cara con otros modelos y ruido.
 encoder_j, decoder_j = modelos_de_juguete()
-caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 4)
+with ruido_fijo() as llamadas:
+    caras = face_interpolation(encoder_j, decoder_j, X_prueba[:1], X_prueba[1:2], 3)
 valores = [float(np.min(cara)) for cara in caras] + [float(np.max(cara)) for cara in caras]
 assert min(valores) >= 0 and max(valores) <= 1, (
     "Cada cara debe ser una reconstrucción con tf.sigmoid: píxeles entre 0 y 1.")
+(m1, m2), (v1, v2) = (np.array(t) for t in encoder_j(X_prueba[:2]))  # medias, log-varianzas
+medias = np.concatenate([np.reshape(m, (-1, 2)) for m, _ in llamadas] or [np.zeros((0, 2))])
+log_varianzas = np.concatenate([np.reshape(v, (-1, 2)) for _, v in llamadas] or [np.zeros((0, 2))])
+assert any(np.allclose(m, (m1 + m2) / 2, atol=1e-5) for m in medias), (
+    "La cara del medio debe salir, con reparameterize, de la media promedio de las dos caras.")
+assert any(np.allclose(v, (v1 + v2) / 2, atol=1e-5) for v in log_varianzas), (
+    "Interpole también la log-varianza: la cara del medio sale de la log-varianza promedio.")
 ### BEGIN HIDDEN TESTS
 _observador.observar("test_face_interpolation_latente", globals())
 ### END HIDDEN TESTS

@@ -1,0 +1,70 @@
+"""What a student learns before handing in: `nbgrader validate` (the Validate button) on the
+release filled with each answer of tools/answers.py. Every correct answer passes; every wrong
+one is caught by a visible test, except those listed in NOT_CAUGHT_VISIBLY with the reason.
+Writes the table (answer, caught by the visible tests) to tests/out/visible_tests.md."""
+import concurrent.futures
+import pathlib
+
+import nbformat
+import pytest
+
+import answers
+import course
+
+MASTER = answers.master_solutions()
+SUCCESS = "Success! Your notebook passes all the tests."
+# Wrong answers no visible test can catch without giving the answer away, and why.
+NOT_CAUGHT_VISIBLY = {
+    "no seeds": "the seeds only change which faces land in which batch: a visible check would "
+                "have to show the seeded batches",
+}
+OUT = course.ROOT / "tests" / "out" / "visible_tests.md"
+
+
+def submissions():
+    """{(kind, part, name): answers by part}."""
+    found = {("correct", "all", "master solutions"): MASTER,
+             ("correct", "all", "alternative solutions"): answers.ALTERNATIVE}
+    for wrong in answers.WRONG:
+        found[("wrong", wrong.part, wrong.name)] = {**MASTER, wrong.part: wrong.code(MASTER)}
+    return found
+
+
+def validate(answers_by_part, folder):
+    notebook = folder / course.NOTEBOOK
+    folder.mkdir(parents=True)
+    nbformat.write(course.filled(answers_by_part), notebook)
+    return course.nbgrader("validate", str(notebook), check=False)
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """{(kind, part, name): validate's output}, two answers at a time."""
+    folder = tmp_path_factory.mktemp("validate")
+    cases = submissions()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        outputs = pool.map(lambda item: validate(item[1], folder / f"answer{item[0]}"),
+                           enumerate(cases.values()))
+        found = dict(zip(cases, outputs))
+    rows = ["| answer | part | caught by the visible tests |", "|---|---|---|"]
+    for (kind, part, name), output in found.items():
+        caught = "correct: passes" if kind == "correct" else (
+            "no" if SUCCESS in output else "yes")
+        rows.append(f"| {name} | {part} | {caught} |")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(rows) + "\n")
+    return found
+
+
+def test_validate_passes_every_correct_answer(validated):
+    failing = {name: output[-1500:] for (kind, _, name), output in validated.items()
+               if kind == "correct" and SUCCESS not in output}
+    assert failing == {}, f"correct answers that Validate rejects: {failing}"
+
+
+def test_validate_catches_every_wrong_answer_a_visible_test_can_catch(validated):
+    missed = sorted(name for (kind, _, name), output in validated.items()
+                    if kind == "wrong" and SUCCESS in output)
+    assert missed == sorted(NOT_CAUGHT_VISIBLY), (
+        f"wrong answers that pass every visible test: {missed} (documented as not catchable: "
+        f"{sorted(NOT_CAUGHT_VISIBLY)})")
