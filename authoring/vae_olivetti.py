@@ -218,20 +218,21 @@ def pesos_planos(modelo):
 @contextlib.contextmanager
 def ruido_fijo(eps=0.5):
     """Cambia por un momento la función dada `reparameterize` por una que usa siempre el mismo
-    ruido (eps en lugar de una muestra normal) y anota con qué media y log-varianza la llaman.
-    Por eso sus funciones deben llamar a `reparameterize` por su nombre."""
-    global reparameterize
-    original, llamadas = reparameterize, []
+    ruido (eps en lugar de una muestra normal) y anota con qué media y log-varianza la llaman
+    (por eso sus funciones deben llamar a `reparameterize` por su nombre); `log_normal_pdf` es
+    la dada, aunque se haya redefinido."""
+    global reparameterize, log_normal_pdf
+    originales, llamadas = (reparameterize, log_normal_pdf), []
 
     def con_ruido_fijo(mean, logvar):
         llamadas.append((np.array(mean), np.array(logvar)))
         return eps * tf.exp(logvar * .5) + mean
 
-    reparameterize = con_ruido_fijo
+    reparameterize, log_normal_pdf = con_ruido_fijo, FUNCIONES_DADAS["log_normal_pdf"]
     try:
         yield llamadas
     finally:
-        reparameterize = original
+        reparameterize, log_normal_pdf = originales
 
 
 def capas_de(modelo):
@@ -564,6 +565,10 @@ def reparameterize(mean, logvar):
     """Muestra z = mean + exp(logvar / 2) * eps con eps normal estándar."""
     eps = tf.random.normal(shape=mean.shape)
     return eps * tf.exp(logvar * .5) + mean
+
+
+# Las pruebas usan estas versiones aunque más abajo se redefinan (ver `ruido_fijo`).
+FUNCIONES_DADAS = {"log_normal_pdf": log_normal_pdf, "reparameterize": reparameterize}
 
 # %% [markdown]
 # Complete `vae_loss(encoder, decoder, x)`: devuelve el **ELBO negativo promediado sobre el
