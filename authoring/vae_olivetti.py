@@ -249,7 +249,7 @@ def activaciones(modelo, tipo):
     de una capa ReLU/Activation que la siga."""
     capas, prueba, nombres = list(capas_de(modelo)), tf.constant([-2.0, 3.0]), []
     for i, capa in enumerate(capas):
-        if type(capa) is not tipo:
+        if not isinstance(capa, tipo):
             continue
         salida = capa.activation(prueba)
         siguiente = capas[i + 1] if i + 1 < len(capas) else None

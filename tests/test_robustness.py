@@ -1,10 +1,10 @@
 """What a real class hands in, graded by the same real `nbgrader autograde` run."""
-import nbformat
 import pytest
 
 import course
 from adversarial import CASES
 from conftest import FULL, fairness_submissions, points_by_part, scores
+
 
 @pytest.mark.parametrize("student", CASES)
 def test_adversarial_submission_costs_points_only_in_the_parts_it_breaks(graded, student):
@@ -34,10 +34,3 @@ def test_a_dead_kernel_is_graded_and_logged(graded, outcomes):
     assert "kernel died" in outcomes[student].notes, outcomes[student]
     not_graded = [other for other in graded if not scores(graded, other)]
     assert not_graded == [], f"these students were not graded: {not_graded}"
-
-
-def test_students_validate_button_passes_a_complete_notebook_in_grading_mode(tmp_path):
-    notebook = tmp_path / course.NOTEBOOK
-    nbformat.write(course.filled(course.answers.ALTERNATIVE), notebook)
-    output = course.nbgrader("validate", str(notebook))
-    assert "Success! Your notebook passes all the tests." in output, output[-3000:]

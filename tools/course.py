@@ -138,13 +138,6 @@ def course_with(notebooks, folder):
     return course
 
 
-def grade_in_parallel(notebooks, folder, workers=2, settings=None):
-    """A new course in `folder` with {student: notebook} submitted and autograded on a local
-    Dask cluster of `workers` processes (autograde_class); returns (course folder, outcomes)."""
-    course = course_with(notebooks, folder)
-    return course, autograde_class(course, workers=workers, settings=settings, progress=False)[0]
-
-
 def checksums(*folders):
     """{path: sha256} of every file under the given folders (or of the given files)."""
     found = {}
