@@ -5,6 +5,7 @@ Writes the table (answer, caught by the visible tests) to tests/out/visible_test
 import concurrent.futures
 import pathlib
 
+import nbclient
 import nbformat
 import pytest
 
@@ -68,3 +69,34 @@ def test_validate_catches_every_wrong_answer_a_visible_test_can_catch(validated)
     assert missed == sorted(NOT_CAUGHT_VISIBLY), (
         f"wrong answers that pass every visible test: {missed} (documented as not catchable: "
         f"{sorted(NOT_CAUGHT_VISIBLY)})")
+
+
+def seeded_cell_verdicts(answers_by_part):
+    """The verdicts ("bien" / "NO coincide") the seeded-loss cell prints for these answers, one
+    per term: the release filled with them, run up to that cell, graded test cells left out."""
+    notebook = course.filled(answers_by_part)
+    cells = []
+    for cell in notebook.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if not nbgrader.get("grade"):
+            cells.append(cell)
+        if nbgrader.get("grade_id") == "perdida_con_semilla":
+            break
+    notebook.cells = cells
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute(
+        env=course.environment())
+    printed = "".join(output.get("text", "") for output in cells[-1].outputs)
+    return {line.split(":")[0].strip(): line.split(")")[-1].strip()
+            for line in printed.splitlines()}
+
+
+@pytest.mark.parametrize("vae_loss, expected", [
+    ("alternative solution (closed-form KL)", {"reconstrucción": "bien", "KL": "bien"}),
+    ("no KL term", {"reconstrucción": "bien", "KL": "NO coincide"}),
+    ("sum over the batch instead of mean", {"reconstrucción": "NO coincide", "KL": "NO coincide"}),
+])
+def test_seeded_loss_cell_tells_each_term_of_a_correct_loss_from_a_wrong_one(vae_loss, expected):
+    code = (answers.ALTERNATIVE["vae_loss"] if vae_loss.startswith("alternative")
+            else answers.wrong(vae_loss).code(MASTER))
+    verdicts = seeded_cell_verdicts({**MASTER, "vae_loss": code})
+    assert verdicts == expected, f"{vae_loss}: the seeded cell said {verdicts}, expected {expected}"

@@ -14,7 +14,9 @@ import argparse
 import hashlib
 import os
 import pathlib
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -170,6 +172,45 @@ def autograde_class(course=ROOT, scheduler=None, workers=None, settings=None, pr
 gradebook = dask_grading.open_gradebook
 
 
+def canonical_gradebook(path):
+    """Rewrites an nbgrader gradebook so that the same grades give the same bytes. nbgrader
+    names rows with random uuid4s and stores them in the order results arrive, so each grading
+    would change the committed gradebook.db: here each random id becomes a hash of what its
+    rows hold (the ids they point to renamed first), and every table is copied, sorted, into a
+    new database with the same schema. nbgrader reads it as before."""
+    old = sqlite3.connect(path)
+    schema = [sql for (sql,) in old.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
+    tables = {name: old.execute(f'SELECT * FROM "{name}"').fetchall() for (name,) in
+              old.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")}
+    old.close()
+    rows_of = {}  # random id -> [(table, the row's other values)]: base_cell and grade_cells share ids
+    for table, rows in tables.items():
+        for row in rows:
+            if isinstance(row[0], str) and re.fullmatch(r"[0-9a-f]{32}", row[0]):
+                rows_of.setdefault(row[0], []).append((table, row[1:]))
+    renamed = {}
+    while len(renamed) < len(rows_of):
+        ready = [random_id for random_id, rows in rows_of.items() if random_id not in renamed
+                 and all(v in renamed for _, rest in rows for v in rest if v in rows_of)]
+        assert ready, "the gradebook's ids point at each other in a cycle"
+        for random_id in ready:
+            content = sorted(repr((table, [renamed.get(v, v) for v in rest]))
+                             for table, rest in rows_of[random_id])
+            renamed[random_id] = hashlib.sha256("".join(content).encode()).hexdigest()[:32]
+    assert len(set(renamed.values())) == len(renamed), "two gradebook rows hold the same values"
+    path.unlink()
+    new = sqlite3.connect(path)
+    for sql in schema:
+        new.execute(sql)
+    for table, rows in tables.items():
+        rows = sorted((tuple(renamed.get(v, v) for v in row) for row in rows), key=repr)
+        if rows:
+            new.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" * len(rows[0]))})', rows)
+    new.commit()
+    new.close()
+
+
 def demo_submissions():
     master = answers.master_solutions()
     partly_wrong = dict(master)
@@ -186,6 +227,7 @@ def demo(course=ROOT):
     for student, answers_by_part in demo_submissions().items():
         submit(student, filled(answers_by_part, course), course)
     print(autograde_class(course, workers=min(os.cpu_count(), 3))[1])
+    canonical_gradebook(course / "gradebook.db")
     nbgrader("generate_feedback", ASSIGNMENT, "--force", course=course)
     nbgrader("export", "--to", "grades.csv", course=course)
 
