@@ -147,8 +147,8 @@ def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8, filas=None, pie
     imagenes = np.asarray(imagenes).reshape(-1, 64, 64)
     n_filas = int(np.ceil(len(imagenes) / columnas))
     alto = 2.0 if titulos is not None else 1.7
-    figura, ejes = plt.subplots(n_filas, columnas, figsize=(1.6 * columnas, alto * n_filas),
-                                squeeze=False)
+    figura, ejes = plt.subplots(n_filas, columnas, squeeze=False,
+                                figsize=(1.4 * columnas, alto * n_filas + (0.4 if pie else 0)))
     for k, eje in enumerate(ejes.flat):
         eje.set_xticks([])
         eje.set_yticks([])
