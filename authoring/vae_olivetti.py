@@ -624,7 +624,7 @@ FUNCIONES_DADAS = {"log_normal_pdf": log_normal_pdf, "reparameterize": reparamet
 # **Qué sustituyen las pruebas.** Para comparar su pérdida con la correcta con el mismo ruido,
 # las pruebas cambian por un momento la función dada `reparameterize` por una de ruido fijo.
 # Por eso `vae_loss`, `reconstruct_faces` y `face_interpolation` deben **llamar a
-# `reparameterize` por su nombre** (no muestrear el ruido ustedes mismos), y `train_vae` debe
+# `reparameterize` por su nombre** (no muestree usted el ruido), y `train_vae` debe
 # llamar a la función global `vae_loss`.
 
 # %% nbgrader={"grade": false, "grade_id": "vae_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -736,7 +736,7 @@ for termino, valor, correcto, tolerancia in [("reconstrucción", reconstruccion,
 # **Consejo (opcional).** Si pone el paso de un lote en una función decorada con `@tf.function`,
 # TensorFlow la compila en un grafo la primera vez y el entrenamiento se acelera mucho: en las
 # máquinas del curso (2 núcleos), una época de la vitrina, en lotes de 8 caras, tarda unos
-# 3.8 s sin `@tf.function` y entre 0.6 y 1.3 s con ella: de 3 a 6 veces más rápido. El
+# 3.9 s sin `@tf.function` y unos 0.65 s con ella: unas 6 veces más rápido. El
 # optimizador se crea en `train_vae` (condición 1), **antes** de definir el paso decorado, no
 # dentro de él: una función `@tf.function` no debe crear variables nuevas cada vez que se
 # llama.
@@ -972,12 +972,10 @@ _observador.observar("test_face_interpolation_latente", globals())
 # | una época (40 lotes de 8) | 0.65 s | 3.9 s |
 # | las 50 épocas de la vitrina (10 llamadas a `train_vae`, que compila su paso en cada una) | cerca de 1 min | unos 3 min 20 s |
 #
-# Tras las 50 épocas, en las caras de prueba, la reconstrucción ronda 2630 nats por imagen y el
-# KL 13 nats.
-#
-# Al final, el error cuadrático medio por píxel en las 80 caras de prueba ronda **0.006** con
-# el VAE, frente a **0.0074** con PCA y **0.018** con la cara promedio (la última sección los
-# calcula con su modelo).
+# Tras las 50 épocas, en las 80 caras de prueba, la reconstrucción ronda 2630 nats por imagen
+# y el KL 13 nats, y el error cuadrático medio por píxel ronda **0.006** con el VAE, frente a
+# **0.0074** con PCA y **0.018** con la cara promedio (la última sección los calcula con su
+# modelo).
 
 # %% nbgrader={"grade": false, "grade_id": "vitrina_entrenamiento", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import time
@@ -1042,7 +1040,8 @@ dibujar_curvas(historia)
 # grises. El KL, en cambio, **sube** desde casi 0: al principio los códigos no dicen nada de la
 # cara ($q(z \mid x) \approx p(z)$); para reconstruir mejor, el codificador tiene que guardar
 # información en $z$, y cada nat de información cuesta un nat de KL.
-#
+
+# %% [markdown]
 # ### Reconstrucciones de caras que el modelo no vio
 #
 # Arriba, caras del conjunto de prueba; abajo, lo que el VAE reconstruye a partir de su código
