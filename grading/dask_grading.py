@@ -120,6 +120,21 @@ def failure_of(outcome):
     return "\n".join(text[-12:])
 
 
+def import_tensorflow_quietly():
+    """Imports TensorFlow and creates its eager context with file descriptor 2 on /dev/null:
+    at start-up its C++ side writes a few lines (oneDNN, no CUDA) that ignore
+    TF_CPP_MIN_LOG_LEVEL and would fill the instructor's terminal, once per worker."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+        tf.zeros(1).numpy()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class CourseOnWorker(WorkerPlugin):
     """The course, installed on every worker of the cluster (those that join later too)."""
 
@@ -136,6 +151,7 @@ class CourseOnWorker(WorkerPlugin):
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
+        import_tensorflow_quietly()  # the grader's verdicts use it
         self.folder = pathlib.Path(worker.local_directory) / f"course-{self.digest[:16]}"
         shutil.rmtree(self.folder, ignore_errors=True)
         write_folder(self.files, self.folder)
