@@ -125,15 +125,17 @@ class SummarizeByPart(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         parts, names = {}, {}
-        solutions = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
-                     if cell.metadata.get("nbgrader", {}).get("solution")]
+        # Longest name first, so that test_build_decoder_x never goes to a part named "build".
+        solutions = sorted((cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+                            if cell.metadata.get("nbgrader", {}).get("solution")),
+                           key=len, reverse=True)
         for cell in nb.cells:
             nbgrader = cell.metadata.get("nbgrader", {})
             if not nbgrader.get("grade") or nbgrader.get("solution"):
                 continue
             grade_id = nbgrader["grade_id"]
-            part = next((name for name in sorted(solutions, key=len, reverse=True)
-                         if grade_id.startswith(f"test_{name}_")), grade_id)
+            part = next((name for name in solutions if grade_id.startswith(f"test_{name}_")),
+                        grade_id)
             names[grade_id] = first_comment(cell.source) or grade_id
             entry = parts.setdefault(part, {"nombre": part, "pruebas": [], "obtenidos": 0.0,
                                             "posibles": 0.0})

@@ -8,6 +8,7 @@ $SCREENSHOTS_DIR (`make screenshots` writes the ones the README shows).
 import json
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import socket
@@ -230,5 +231,6 @@ def test_feedback_page_opens_on_the_summary_table_by_part(browser):
     table = page.locator("table.resumen")
     table.wait_for(timeout=30_000)
     text = table.inner_text()
-    assert "build_decoder" in text and "0 / 15" in text.replace(".0", ""), text[:500]
+    assert re.search(r"build_decoder\s+0\.0 / 15\.0", text), (
+        f"expected the row 'build_decoder 0.0 / 15.0' in the summary; found {text[:500]!r}")
     screenshot(page, "retroalimentacion.png")
