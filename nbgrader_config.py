@@ -19,6 +19,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 from course_preprocessors import (  # noqa: E402
     DropDuplicateCellIds, ShortenTracebacks, SummarizeByPart, VerifyObservations)
 from sandbox import RequireSandbox, SandboxedExecute  # noqa: E402
+from submission_files import LEFT_OUT_FOLDER  # noqa: E402
 
 c = get_config()  # noqa: F821
 
@@ -28,6 +29,16 @@ c.CourseDirectory.course_id = "vae-olivetti"
 # Timestamped log lines: an instructor (and tools/course.py) can see how long each student took.
 c.Application.log_format = "[%(name)s %(asctime)s %(levelname)s] %(message)s"
 c.Application.log_datefmt = "%H:%M:%S"
+
+# A submission is data from a student (grading/submission_files.py): collect copies regular
+# files only, and autograde's hook moves anything else (links, FIFOs, devices, hard links to
+# files elsewhere; every extra file of a folder over the size limit) into LEFT_OUT_FOLDER,
+# which nbgrader then ignores, before nbgrader copies or reads the submission.
+c.ExchangeFactory.collect = "submission_files.SafeCollect"
+c.Autograde.pre_convert_hook = "submission_files.leave_out_unsafe_files"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            LEFT_OUT_FOLDER]
+c.SubmissionFiles.max_bytes = 50_000_000
 
 c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"
@@ -59,4 +70,7 @@ c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks, SummarizeByPart]
 # The feedback page in Spanish, with a summary table by part (grading/templates/retroalimentacion).
 c.HTMLExporter.template_name = "retroalimentacion"
+# No student script in the page: nbconvert cleans the HTML of markdown and outputs and renders
+# no JavaScript output.
+c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]

@@ -8,13 +8,17 @@
   the kernel;
 * starts the kernel with Debian's `bwrap` (package `bubblewrap`): no network (new network
   namespace; nbgrader talks to the kernel over IPC sockets in a folder bound into the sandbox),
-  its own PID namespace, a new user id with no capabilities, read-only Python environment,
-  data set and observer (`student_kernel/`), a writable scratch copy of the student's own
-  notebook folder, and nothing else: no course folder, gradebook, grader or other student;
+  its own PID namespace, a user of its own with no capabilities (as root a new user id, set by
+  setpriv; otherwise a user namespace of its own), read-only Python environment, data set and
+  observer (`student_kernel/`), a writable scratch copy of the regular files of the student's
+  own notebook folder, and nothing else: no course folder, gradebook, grader or other student;
 * limits the kernel (nice 10; prlimit: 512 processes and threads, 8 GiB of address space per
-  process, 1 GiB per file); after each cell it kills every process of the sandbox but the
-  kernel, and a watchdog stops a fork bomb's copies as soon as there are more than 32, so the
-  bomb's cell ends at its next fork;
+  process, 1 GiB per file) and, as root, the sandbox as a whole (a cgroup: 4 GiB of memory, 512
+  processes); after each cell it kills every process of the sandbox but the kernel, and a
+  watchdog stops a fork bomb's copies as soon as there are more than 32, so the bomb's cell
+  ends at its next fork;
+* reads the kernel's messages as an attacker's (grading/kernel_messages.py) and keeps at most
+  1 MB of output a cell and 10 MB a notebook, cut as the messages arrive;
 * stops a notebook's kernel at the notebook's time limit (`Sandbox.time_limit`, 300 s: a cell
   that ignores the interrupt at nbgrader's 30 s cell timeout would otherwise hold every later
   cell for 30 s more);
@@ -26,6 +30,7 @@ Where bubblewrap is missing or cannot make namespaces, autograde stops before gr
 sentence (`RequireSandbox`). `--Sandbox.isolate=False` (or `c.Sandbox.isolate = False`) grades
 without the sandbox; every student's log line then says so.
 """
+import contextlib
 import functools
 import os
 import pathlib
@@ -38,12 +43,18 @@ import tempfile
 import threading
 import time
 
+import asyncio
+
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Any, Bool, Integer
+from traitlets import Any, Bool, Integer, default
 from traitlets.config import Configurable
+
+import kernel_messages
+import submission_files
 
 STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
 INSIDE_OBSERVER = "/calificacion"
@@ -52,23 +63,37 @@ INSIDE_HOME = "/home/estudiante"
 # size, no core dumps.
 LIMITS = ["--nproc=512", f"--as={8 << 30}", f"--fsize={1 << 30}", "--core=0"]
 MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (KernelSandbox.watch)
+# For the sandbox as a whole, where the grader may make cgroups (as root).
+SANDBOX_MEMORY = 4 << 30
+SANDBOX_PROCESSES = 512
+CGROUPS = pathlib.Path("/sys/fs/cgroup")
 PASSED_ENVIRONMENT = ("SCIKIT_LEARN_DATA", "TF_CPP_MIN_LOG_LEVEL", "NBGRADER_EXECUTION",
                       "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "LANG")
 HELP = ("install Debian's bubblewrap package (apt-get install bubblewrap), or grade without "
         "the sandbox with --Sandbox.isolate=False (see README)")
 
 
+def rootless():
+    """Whether the grader is not root: then each sandbox gets a user namespace of its own
+    (bwrap --unshare-user) instead of a user id of its own (setpriv, which needs root)."""
+    return os.geteuid() != 0
+
+
 @functools.lru_cache(maxsize=None)
 def sandbox_problem():
     """None when bwrap can make the sandbox here, otherwise what is wrong."""
-    for tool in ("bwrap", "prlimit", "setpriv"):
+    for tool in ("bwrap", "prlimit") + (() if rootless() else ("setpriv",)):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
-    # The same chain as a kernel's: namespaces, then a user of its own (this needs root).
-    trial = subprocess.run(["bwrap", "--unshare-pid", "--unshare-net", "--die-with-parent",
-                            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--",
-                            "setpriv", "--reuid=100000", "--regid=100000", "--clear-groups",
-                            "--no-new-privs", "true"], capture_output=True, text=True)
+    # The same chain as a kernel's: namespaces, then a user of its own.
+    base = ["bwrap", "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/",
+            "/", "--proc", "/proc", "--dev", "/dev"]
+    if rootless():
+        trial = base[:1] + ["--unshare-user", "--cap-drop", "ALL"] + base[1:] + ["--", "true"]
+    else:
+        trial = base + ["--", "setpriv", "--reuid=100000", "--regid=100000", "--clear-groups",
+                        "--no-new-privs", "true"]
+    trial = subprocess.run(trial, capture_output=True, text=True)
     if trial.returncode != 0:
         return f"bwrap cannot create the sandbox here ({' '.join(trial.stderr.split())})"
     return None
@@ -79,24 +104,94 @@ def observer_environment():
     return {"PYTHONPATH": str(STUDENT_KERNEL), "IPYTHONDIR": str(STUDENT_KERNEL / "ipython")}
 
 
-def processes_of(uid):
-    """{pid: (state, start time)} of the live (not zombie) processes whose real user id is
-    `uid`."""
+def pid_namespace(pid):
+    """The PID namespace of a process ("pid:[4026532571]"), or None once it has ended."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def processes_in(namespace, but=()):
+    """{pid: (state, start time)} of the live (not zombie) processes of a PID namespace, as
+    this process numbers them, except the pids in `but`."""
     found = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) in but:
+            continue
+        if pid_namespace(entry.name) != namespace:
             continue
         try:
-            with open(f"/proc/{entry.name}/status") as status:
-                owner = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
-            if owner == uid:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                if fields[0] != "Z":
-                    found[int(entry.name)] = (fields[0], int(fields[19]))
-        except (OSError, StopIteration, IndexError, ValueError):
+            with open(f"/proc/{entry.name}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                found[int(entry.name)] = (fields[0], int(fields[19]))
+        except (OSError, IndexError, ValueError):
             continue  # the process ended while we looked
     return found
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+class Cgroup:
+    """One sandbox's memory and pids cgroup, where the grader may make one (root): cgroup v2
+    where /sys/fs/cgroup is cgroup2, otherwise the v1 memory and pids hierarchies. Every
+    process of the sandbox is in it, so the limits hold for the sandbox as a whole."""
+
+    def __init__(self, folders):
+        self.folders = folders
+
+    @classmethod
+    def create(cls, name, memory=SANDBOX_MEMORY, processes=SANDBOX_PROCESSES):
+        """The cgroup, or None where it cannot be made (not root, no controllers)."""
+        if rootless():
+            return None
+        if (CGROUPS / "cgroup.controllers").exists():
+            settings = {CGROUPS / name: {"memory.max": memory, "memory.swap.max": 0,
+                                         "pids.max": processes}}
+            with contextlib.suppress(OSError):
+                (CGROUPS / "cgroup.subtree_control").write_text("+memory +pids")
+        elif (CGROUPS / "memory").is_dir() and (CGROUPS / "pids").is_dir():
+            settings = {CGROUPS / "memory" / name: {"memory.limit_in_bytes": memory},
+                        CGROUPS / "pids" / name: {"pids.max": processes}}
+        else:
+            return None
+        cgroup = cls(list(settings))
+        try:
+            for folder, values in settings.items():
+                folder.mkdir()
+                for setting, value in values.items():
+                    if setting != "memory.swap.max" or (folder / setting).exists():
+                        (folder / setting).write_text(str(value))
+        except OSError:
+            cgroup.remove()
+            return None
+        return cgroup
+
+    def prefix(self):
+        """A command prefix that enters the cgroup, then runs the rest of the command."""
+        enter = " && ".join(f"echo $$ > {folder / 'cgroup.procs'}" for folder in self.folders)
+        return ["/bin/sh", "-c", f'{enter} && exec "$@"', "cgroup"]
+
+    def remove(self):
+        for folder in self.folders:
+            for _ in range(50):
+                with contextlib.suppress(OSError):
+                    pids = (folder / "cgroup.procs").read_text().split()
+                    send(map(int, pids), signal.SIGKILL)
+                with contextlib.suppress(FileNotFoundError):
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        time.sleep(0.05)
+                        continue
+                break
 
 
 def send(pids, sig):
@@ -109,7 +204,8 @@ def send(pids, sig):
 
 class KernelSandbox:
     """One notebook's sandbox: a scratch copy of its folder, a folder for the kernel's IPC
-    sockets and connection file, a fresh user id, and the bwrap command around the kernel."""
+    sockets and connection file, a user of its own (a user id as root, a user namespace
+    otherwise), a cgroup where one can be made, and the bwrap command around the kernel."""
 
     def __init__(self, scratch, notebook_dir, seed, enabled, time_limit):
         self.enabled = enabled
@@ -118,15 +214,17 @@ class KernelSandbox:
         self.out_of_time = False
         self.scratch = pathlib.Path(scratch)
         self.work = self.scratch / pathlib.Path(notebook_dir).name
-        shutil.copytree(notebook_dir, self.work)
+        # Regular files only: nothing in the student's folder is followed (submission_files).
+        self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
         self.runtime = self.scratch / "kernel"
         # IPython wants a writable profile folder: the kernel's user gets a copy of ours.
         shutil.copytree(STUDENT_KERNEL / "ipython", self.runtime / "ipython")
         self.uid = 100_000 + secrets.randbelow(1 << 30)
+        self.cgroup = Cgroup.create(f"calificacion-{self.uid}") if enabled else None
         # The kernel's own stdout and stderr (TensorFlow's and IPython's start-up lines): a
         # file of the instructor's, not the grading process's console.
         self.output = open(self.scratch / "kernel-output.txt", "wb")
-        self.kernel_pid = None
+        self.bwrap_pid = self.reaper_pid = self.namespace = self.kernel_pid = None
         self.stopped = threading.Event()
         self.bombs = 0
 
@@ -150,8 +248,8 @@ class KernelSandbox:
         return f"{INSIDE_HOME}/{self.work.name}" if self.enabled else str(self.work)
 
     def command(self, kernel_cmd):
-        """bwrap, then a lower priority and the limits, then a user with no rights (setpriv,
-        which needs root), then the kernel."""
+        """The cgroup (as root), bwrap, then a lower priority and the limits, then a user with
+        no rights (as root: setpriv; otherwise bwrap's own user namespace), then the kernel."""
         if not self.enabled:
             return kernel_cmd
         binds = [("--ro-bind", sys.base_prefix, sys.base_prefix),
@@ -166,6 +264,8 @@ class KernelSandbox:
                 "--unshare-cgroup-try", "--die-with-parent", "--hostname", "calificacion",
                 "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(512 << 20), "--tmpfs", "/tmp"]
+        if rootless():
+            args[1:1] = ["--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             path = pathlib.Path("/") / name
             if path.is_symlink():
@@ -185,24 +285,34 @@ class KernelSandbox:
         args += ["--chdir", self.inside_work(), "--clearenv"]
         for name, value in self.environment().items():
             args += ["--setenv", name, value]
-        user = str(self.uid)
-        return (args + ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--",
-                        "setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
-                        "--no-new-privs", "--"] + kernel_cmd)
+        args += ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--"]
+        if not rootless():
+            user = str(self.uid)
+            args += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+                     "--no-new-privs", "--"]
+        return (self.cgroup.prefix() if self.cgroup else []) + args + kernel_cmd
 
     def hand_over(self):
-        """The kernel's user owns the scratch copy and the connection folder, nothing else."""
-        if self.enabled:
+        """As root, the kernel's user owns the scratch copy and the connection folder, nothing
+        else (without root, the kernel is the instructor's user in a namespace of its own)."""
+        if self.enabled and not rootless():
             for folder, _, files in os.walk(self.scratch):
                 os.chown(folder, self.uid, self.uid)
                 for name in files:
                     os.chown(os.path.join(folder, name), self.uid, self.uid)
 
+    def processes(self):
+        """The sandbox's processes but bwrap's own init (see processes_in)."""
+        return processes_in(self.namespace, but=(self.reaper_pid,)) if self.namespace else {}
+
     def find_kernel(self):
-        """Called once the kernel answers, before any cell runs: its only process is it. From
-        then on a watchdog looks at the sandbox four times a second."""
-        if self.enabled:
-            running = processes_of(self.uid)
+        """Called once the kernel answers, before any cell runs: bwrap's child is the init of
+        the sandbox's PID namespace, and the kernel its only other process. From then on a
+        watchdog looks at the sandbox four times a second."""
+        if self.enabled and self.bwrap_pid:
+            self.reaper_pid = next(iter(children_of(self.bwrap_pid)), None)
+            self.namespace = self.reaper_pid and pid_namespace(self.reaper_pid)
+            running = self.processes()
             self.kernel_pid = min(running, key=lambda pid: running[pid][1]) if running else None
             threading.Thread(target=self.watch, daemon=True).start()
 
@@ -218,8 +328,8 @@ class KernelSandbox:
         while not self.stopped.wait(0.25):
             if time.monotonic() > self.deadline:
                 self.out_of_time = True
-                send(processes_of(self.uid), signal.SIGKILL)  # the kernel too: it is over
-            elif len(processes_of(self.uid)) > MAX_PROCESSES:
+                send(self.processes(), signal.SIGKILL)  # the kernel too: it is over
+            elif len(self.processes()) > MAX_PROCESSES:
                 self.bombs += 1
                 self.stop_strays()
 
@@ -227,7 +337,7 @@ class KernelSandbox:
         """Stops every process of the sandbox but the kernel (a stopped process cannot fork);
         returns them."""
         for _ in range(200):
-            strays = {pid: state for pid, (state, _) in processes_of(self.uid).items()
+            strays = {pid: state for pid, (state, _) in self.processes().items()
                       if pid != self.kernel_pid}
             running = [pid for pid, state in strays.items() if state not in "Tt"]
             if not running:
@@ -241,12 +351,26 @@ class KernelSandbox:
         if self.enabled and self.kernel_pid is not None:
             send(self.stop_strays(), signal.SIGKILL)
 
+    def close(self):
+        self.stopped.set()
+        self.output.close()
+        if self.cgroup:
+            self.cgroup.remove()
+
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts its kernel inside `sandbox` and signals only the kernel
     (jupyter_client signals the process group, which would end bwrap, and the sandbox with it)."""
 
     sandbox = Any(None, allow_none=True)
+    # Every message from the kernel is read as an attacker's (grading/kernel_messages.py).
+    @default("client_factory")
+    def _client_factory_default(self):
+        return kernel_messages.GuardedKernelClient
+
+    @default("session")
+    def _session_default(self):
+        return kernel_messages.GuardedSession(parent=self)
 
     async def _async_pre_start_kernel(self, **kw):
         if self.sandbox is not None:
@@ -263,6 +387,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["env"] = self.sandbox.environment()
             kw["stdout"] = kw["stderr"] = self.sandbox.output
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.sandbox is not None:
+            self.sandbox.bwrap_pid = self.provisioner.process.pid
 
     async def _async_signal_kernel(self, signum):
         if self.sandbox is not None and self.sandbox.kernel_pid is not None:
@@ -333,6 +459,9 @@ class SandboxedExecute(Sandbox, Execute):
         with tempfile.TemporaryDirectory(prefix="calificacion-") as scratch:
             self._sandbox = KernelSandbox(scratch, resources["metadata"]["path"], seed,
                                           self.isolate, self.time_limit)
+            self._budget = kernel_messages.OutputBudget()
+            for path, why in self._sandbox.left_out:
+                self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
             try:
                 return super().preprocess(nb, resources, km)
             except (DeadKernelError, CellTimeoutError) as error:
@@ -349,8 +478,10 @@ class SandboxedExecute(Sandbox, Execute):
                                self._sandbox.output_tail())
                 raise
             finally:
-                self._sandbox.stopped.set()
-                self._sandbox.output.close()
+                self._sandbox.close()
+                if self._budget.cut:
+                    self.log.warning("Output cut in the notebook of %s: cells %s wrote more "
+                                     "than the limits", student, sorted(self._budget.cut))
                 if self._sandbox.bombs:
                     self.log.warning("Fork bomb in the kernel of %s: its processes were killed",
                                      student)
@@ -381,6 +512,42 @@ class SandboxedExecute(Sandbox, Execute):
     def preprocess_cell(self, cell, resources, index):
         self._cell_index = index
         return super().preprocess_cell(cell, resources, index)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output, within the notebook's OutputBudget: past it, the cell gets one
+        Spanish note and the rest of its output is dropped as it arrives."""
+        content = msg["content"]
+        from observador import MIME  # (student_kernel/, on nbgrader's path: nbgrader_config.py)
+
+        observation = MIME in (content.get("data") or {})
+        if self._budget.admits(cell_index, content, observation):
+            return super().output(outs, msg, display_id, cell_index)
+        note = self._budget.note_once(cell_index)
+        if note:
+            outs.append(new_output("stream", name="stderr", text=note))
+        return None
+
+    def _update_display_id(self, display_id, msg):
+        """An update replaces a display's data: it counts, and past the budget it is dropped."""
+        if self._budget.admits(self._cell_index, msg["content"]):
+            super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets are not part of this assignment: their messages (which nbclient would keep,
+        whatever their size, in the notebook's metadata) are dropped."""
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        """nbclient's loop over the kernel's output messages, giving way to the other tasks
+        after each one: a kernel that floods its output still gets its cell's timeout and
+        interrupt, which nbclient's shell-channel task sends."""
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+            await asyncio.sleep(0)
 
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)

@@ -4,6 +4,7 @@ The attacks themselves are graded with everyone else (tests/adversarial.py, ATTA
 grades checked by test_robustness.py; here: what the sandbox lets a kernel see and do, what the
 attacks left behind, and what happens where bubblewrap cannot run.
 """
+import contextlib
 import html
 import json
 import os
@@ -19,14 +20,18 @@ import course
 from conftest import FULL, fairness_submissions, points_by_part
 
 INSIDE = """
-import json, os, socket
+import json, os, resource, socket, subprocess
 def probe(action):
     try:
         return repr(action())
     except Exception as error:
         return type(error).__name__
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 seen = {
     "uid": os.getuid(),
+    "uid_map": open("/proc/self/uid_map").read().split(),
+    "capabilities": int(status["CapEff"], 16),
+    "no_new_privs": int(status["NoNewPrivs"]),
     "cwd": os.getcwd(),
     "course": probe(lambda: os.listdir(COURSE)),
     "source": probe(lambda: os.listdir(os.path.join(COURSE, "source"))),
@@ -40,36 +45,106 @@ seen = {
     "internet": probe(lambda: socket.create_connection(("1.1.1.1", 80), timeout=3)),
     "loopback": probe(lambda: socket.create_connection(("127.0.0.1", 22), timeout=3)),
     "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "limits": [resource.getrlimit(limit)[0] for limit in (
+        resource.RLIMIT_NPROC, resource.RLIMIT_AS, resource.RLIMIT_FSIZE)],
     "seed": os.environ.get("CALIFICACION_SEMILLA"),
     "observer_loaded": "_observador" in globals(),
 }
+stray = subprocess.Popen(["sleep", "60"])
 print(json.dumps(seen))
+"""
+# The next cell: was the process the first cell left running killed after it? And do two
+# processes that each fill 2.5 GB fit in the sandbox together? (Its cgroup holds 4 GiB.)
+AFTER = """
+import sys
+hogs = [subprocess.Popen([sys.executable, "-c", "import time; b = b'1' * 2_500_000_000; "
+                          "time.sleep(4); print('full')"], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)]
+print(json.dumps({"stray": os.path.exists(f"/proc/{stray.pid}"),
+                  "hogs": [h.communicate()[0].strip() for h in hogs]}))
 """
 
 
-@pytest.fixture(scope="module")
-def seen_from_inside(tmp_path_factory):
-    """What a kernel started by SandboxedExecute (the course's autograde executor) sees."""
-    import sandbox
-
-    folder = tmp_path_factory.mktemp("tarea")
-    (folder / "datos.txt").write_text("del estudiante")
+@pytest.fixture(scope="module", params=["root", "unprivileged"])
+def seen_from_inside(request, tmp_path_factory):
+    """What a kernel started by SandboxedExecute (the course's autograde executor) sees, as
+    root and as an unprivileged user (the rootless sandbox: a user namespace per kernel)."""
+    folder = tmp_path_factory.mktemp("sonda")
+    folder.chmod(0o777)  # the unprivileged user writes here too
+    (folder / "tarea").mkdir()
+    (folder / "tarea" / "datos.txt").write_text("del estudiante")
+    home = pathlib.Path.home() if request.param == "root" else folder / "casa"
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        f"COURSE, HOME, PYTHON = {str(course.ROOT)!r}, {str(pathlib.Path.home())!r}, "
-        f"{sys.base_prefix!r}\n" + INSIDE)])
+        f"COURSE, HOME, PYTHON = {str(course.ROOT)!r}, {str(home)!r}, "
+        f"{sys.base_prefix!r}\n" + INSIDE), nbformat.v4.new_code_cell(AFTER)])
     notebook.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
                                     "language": "python"}
-    resources = {"metadata": {"path": str(folder)}, "nbgrader": {"student": "sonda"}}
-    executor = sandbox.SandboxedExecute(timeout=60)
-    notebook, resources = executor.preprocess(notebook, resources)
-    output = notebook.cells[0].outputs[-1]
-    assert output.output_type == "stream", output
-    return {**json.loads(output.text), "grading seed": resources["calificacion"]["semilla"],
-            "folder": folder}
+    nbformat.write(notebook, folder / "sonda.ipynb")
+    command = [sys.executable, str(course.ROOT / "tests" / "sandbox_probe.py"),
+               str(folder / "sonda.ipynb"), str(folder / "tarea")]
+    environment = course.environment()
+    if request.param == "unprivileged":
+        home.mkdir()
+        for path in folder.rglob("*"):
+            os.chown(path, UNPRIVILEGED, UNPRIVILEGED)
+        command = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}",
+                   "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"] + command
+        environment = {**environment, "HOME": str(home), "TMPDIR": str(folder)}
+    with reachable_by_everyone(folder, course.ROOT, pathlib.Path(sys.executable).resolve()):
+        result = subprocess.run(command, env=environment, capture_output=True, text=True,
+                                timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    first, second = ([output for output in outputs if output["output_type"] == "stream"][-1]
+                     for outputs in report["outputs"])
+    return {**json.loads(first["text"]), **json.loads(second["text"]), "mode": request.param,
+            "grading seed": report["seed"], "folder": folder / "tarea"}
 
 
-def test_the_kernel_runs_as_a_user_of_its_own(seen_from_inside):
-    assert seen_from_inside["uid"] >= 100_000
+UNPRIVILEGED = 65534  # nobody
+
+
+@contextlib.contextmanager
+def reachable_by_everyone(*paths):
+    """Lets other users traverse the folders above `paths` (o+x) for the length of the block:
+    the venv's Python may live under /root, which is mode 700."""
+    changed = {}
+    for path in paths:
+        for folder in path.parents:
+            mode = folder.stat().st_mode
+            if not mode & stat.S_IXOTH and folder not in changed:
+                changed[folder] = mode
+                folder.chmod(mode | stat.S_IXOTH)
+    try:
+        yield
+    finally:
+        for folder, mode in changed.items():
+            folder.chmod(stat.S_IMODE(mode))
+
+
+def test_the_kernel_runs_as_a_user_of_its_own_with_no_capabilities(seen_from_inside):
+    if seen_from_inside["mode"] == "root":
+        assert seen_from_inside["uid"] >= 100_000
+    else:  # a user namespace of its own, with one user in it
+        assert len(seen_from_inside["uid_map"]) == 3 and seen_from_inside["uid_map"][2] == "1"
+    assert seen_from_inside["capabilities"] == 0
+    assert seen_from_inside["no_new_privs"] == 1
+
+
+def test_the_kernel_has_its_limits(seen_from_inside):
+    assert seen_from_inside["limits"] == [512, 8 << 30, 1 << 30]
+
+
+def test_what_a_cell_leaves_running_is_killed_after_it(seen_from_inside):
+    assert seen_from_inside["stray"] is False, "the sleep the first cell started still runs"
+
+
+def test_as_root_the_sandbox_shares_one_memory_limit_between_its_processes(seen_from_inside):
+    """Two processes of 2.5 GB each fit the per-process limit (8 GiB of address space) but
+    not the sandbox's cgroup (4 GiB): one of them is killed."""
+    if seen_from_inside["mode"] != "root":
+        pytest.skip("without root there is no cgroup: the limits are per process (README)")
+    assert seen_from_inside["hogs"].count("full") == 1, seen_from_inside["hogs"]
 
 
 def test_the_kernel_cannot_see_the_course_the_grader_or_the_instructors_home(seen_from_inside):
@@ -88,7 +163,7 @@ def test_the_kernel_reads_but_cannot_change_the_observer_and_python(seen_from_in
 
 
 def test_the_kernel_writes_only_in_a_scratch_copy_of_its_folder(seen_from_inside):
-    assert seen_from_inside["cwd"] == f"/home/estudiante/{seen_from_inside['folder'].name}"
+    assert seen_from_inside["cwd"] == "/home/estudiante/tarea"
     assert seen_from_inside["write_own_folder"] == "1"
     assert not (seen_from_inside["folder"] / "borrador.txt").exists(), (
         "the student's writes must not reach the real folder")
@@ -100,7 +175,7 @@ def test_the_kernel_has_no_network(seen_from_inside):
 
 
 def test_the_kernel_sees_only_its_own_processes(seen_from_inside):
-    assert len(seen_from_inside["processes"]) <= 3, seen_from_inside["processes"]
+    assert seen_from_inside["processes"] == [1, 2], seen_from_inside["processes"]
 
 
 def test_the_kernel_gets_the_grading_seed_the_checker_uses(seen_from_inside):

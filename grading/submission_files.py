@@ -1,0 +1,234 @@
+"""A student's submission folder, read as data from an attacker: regular files only.
+
+A submission reaches the instructor's side through `nbgrader collect` (from the exchange's
+inbound, which students write), an LMS zip unpacked by hand, or the Dask client. Any of them can
+hold a symbolic link to a classmate's notebook, a hard link to a file outside the folder, a FIFO
+that blocks whoever reads it, a device or a socket. Here none of those is ever followed or read:
+
+* every folder and file is opened relative to its parent's descriptor with O_NOFOLLOW, and its
+  kind is checked on the open descriptor, so an entry swapped for a link during the walk is not
+  followed either;
+* a regular file whose hard links are not all inside the folder is left out (its content belongs
+  to a file elsewhere);
+* a folder over `SubmissionFiles.max_bytes` is graded without its extra files: only its notebooks;
+* what is left out is returned as (relative path, why), for one log line each and the report.
+
+Three doors use it: `SafeCollect` (nbgrader's collect, registered in nbgrader_config.py),
+`leave_out_unsafe_files` (autograde's pre-convert hook: what nbgrader's own copies and reads
+never see) and the Dask client (`dask_grading.submission_as_data`); the sandbox's scratch copy
+uses `copy_regular_files`.
+"""
+import dataclasses
+import os
+import pathlib
+import stat
+
+from nbgrader.exchange.default.collect import ExchangeCollect
+from traitlets import Integer
+from traitlets.config import Application, Configurable
+from traitlets.log import get_logger
+
+MAX_BYTES = 50_000_000
+# Where autograde's hook moves what it leaves out, inside the submission; nbgrader_config.py adds
+# it to CourseDirectory.ignore, so that nbgrader never copies or reads it.
+LEFT_OUT_FOLDER = ".left_out_by_grader"
+# Skipped without a note: nbgrader's own default ignores, and our folder.
+SKIPPED = {".ipynb_checkpoints", "__pycache__", LEFT_OUT_FOLDER}
+KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+         stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+class SubmissionFiles(Configurable):
+    """`c.SubmissionFiles.max_bytes`: a submission folder larger than this is graded without
+    its extra files (its notebooks only)."""
+
+    max_bytes = Integer(MAX_BYTES, help="Bytes a submission folder may hold; over it, only "
+                        "its notebooks are graded.").tag(config=True)
+
+
+def configured_max_bytes():
+    """SubmissionFiles.max_bytes of the running nbgrader application's configuration."""
+    if Application.initialized():
+        return SubmissionFiles(config=Application.instance().config).max_bytes
+    return MAX_BYTES
+
+
+@dataclasses.dataclass
+class Submission:
+    files: dict  # relative path -> bytes, regular files only
+    left_out: list  # [(relative path, why)]
+
+    def notes(self):
+        return [f"left out {path}: {why}" for path, why in self.left_out]
+
+
+def kind_of(mode):
+    return KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _entries(folder_fd, prefix, found, left_out):
+    """Walks a folder by descriptor: found gets (relative path, lstat) of its regular files."""
+    with os.scandir(folder_fd) as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
+    for entry in entries:
+        path = prefix + entry.name
+        if entry.name in SKIPPED:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError as error:
+            left_out.append((path, f"unreadable ({error.strerror})"))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                inner = os.open(entry.name, NO_FOLLOW | os.O_DIRECTORY, dir_fd=folder_fd)
+            except OSError as error:
+                left_out.append((path, f"unreadable ({error.strerror})"))
+                continue
+            try:
+                _entries(inner, path + "/", found, left_out)
+            finally:
+                os.close(inner)
+        elif stat.S_ISREG(info.st_mode):
+            found.append((path, info))
+        else:
+            left_out.append((path, kind_of(info.st_mode)))
+
+
+def _read_beneath(root_fd, path, expected):
+    """The bytes of `path` under root_fd, opened component by component without following a
+    link; None when it is no longer the regular file the walk saw."""
+    *folders, name = path.split("/")
+    opened = []
+    try:
+        parent = root_fd
+        for folder in folders:
+            parent = os.open(folder, NO_FOLLOW | os.O_DIRECTORY, dir_fd=parent)
+            opened.append(parent)
+        fd = os.open(name, NO_FOLLOW, dir_fd=parent)
+    except OSError:
+        return None
+    finally:
+        for fd_ in opened:
+            os.close(fd_)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != (
+                expected.st_dev, expected.st_ino):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            content = stream.read(expected.st_size + 1)
+        return content if len(content) == expected.st_size else None
+    finally:
+        os.close(fd)
+
+
+def _scan(root, max_bytes):
+    """([(relative path, lstat)] of the regular files to read, [(relative path, why)] left
+    out) of the folder open at `root`."""
+    found, left_out = [], []
+    _entries(root, "", found, left_out)
+    seen = {}
+    for _, info in found:
+        seen[info.st_dev, info.st_ino] = seen.get((info.st_dev, info.st_ino), 0) + 1
+    regular = []
+    for path, info in found:
+        if info.st_nlink > seen[info.st_dev, info.st_ino]:
+            left_out.append((path, "a hard link to a file outside the folder"))
+        else:
+            regular.append((path, info))
+    return _within(regular, left_out, max_bytes), left_out
+
+
+def read_submission(folder, max_bytes=MAX_BYTES, contents=True):
+    """The regular files of a submission folder (with their bytes, unless contents=False),
+    never following a link, the folder itself included; and what was left out."""
+    try:
+        root = os.open(folder, NO_FOLLOW | os.O_DIRECTORY)
+    except OSError as error:
+        why = "a symbolic link" if os.path.islink(folder) else f"unreadable ({error.strerror})"
+        return Submission({}, [(".", why)])
+    try:
+        regular, left_out = _scan(root, max_bytes)
+        files = {}
+        for path, info in regular:
+            content = _read_beneath(root, path, info) if contents else b""
+            if content is None:
+                left_out.append((path, "changed while it was read"))
+            else:
+                files[path] = content
+        return Submission(files, sorted(left_out))
+    finally:
+        os.close(root)
+
+
+def _within(regular, left_out, max_bytes):
+    """All the files when they fit in max_bytes; otherwise the notebooks at the folder's top
+    that fit, and none of the extra files."""
+    if sum(info.st_size for _, info in regular) <= max_bytes:
+        return regular
+    kept, total = [], 0
+    for path, info in regular:
+        if "/" not in path and path.endswith(".ipynb") and total + info.st_size <= max_bytes:
+            kept.append((path, info))
+            total += info.st_size
+        else:
+            left_out.append((path, f"the folder is over {max_bytes / 1e6:g} MB: only its "
+                                   "notebooks are graded"))
+    return kept
+
+
+def write_files(files, folder):
+    """Writes {relative path: bytes} under `folder` (made by us: no link to follow)."""
+    folder = pathlib.Path(folder)
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def copy_regular_files(source, target, max_bytes=MAX_BYTES):
+    """Copies the regular files of `source` into a new folder `target`; returns what was left
+    out."""
+    submission = read_submission(source, max_bytes)
+    pathlib.Path(target).mkdir(parents=True, exist_ok=True)
+    write_files(submission.files, target)
+    return submission.left_out
+
+
+def leave_out_unsafe_files(assignment=None, student=None, notebooks=(), **_):
+    """nbgrader's pre-convert hook for autograde (nbgrader_config.py): before nbgrader copies
+    or reads a student's submission, every entry that is not a regular file of its own (and,
+    over the size limit, every extra file) is moved into LEFT_OUT_FOLDER inside it, which
+    nbgrader ignores. A notebook moved there is taken off the list nbgrader grades (a missing
+    notebook scores 0)."""
+    if not notebooks:
+        return
+    folder = pathlib.Path(notebooks[0]).parent
+    left_out = read_submission(folder, configured_max_bytes(), contents=False).left_out
+    if not left_out:
+        return
+    log = get_logger()
+    for path, why in left_out:
+        if path == ".":
+            continue
+        destination = folder / LEFT_OUT_FOLDER / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder / path, destination)  # moves the entry itself, never its target
+        log.warning("Left out of the grading of %s: %s is %s (moved to %s)",
+                    folder.parent.name, path, why, LEFT_OUT_FOLDER)
+        notebooks[:] = [notebook for notebook in notebooks
+                        if pathlib.Path(notebook) != folder / path]
+
+
+class SafeCollect(ExchangeCollect):
+    """nbgrader's collect, copying each submission from the exchange with regular files only
+    (`c.ExchangeFactory.collect` in nbgrader_config.py): a link, FIFO, device or socket that a
+    student left in the exchange is never followed with the instructor's rights."""
+
+    def do_copy(self, src, dest, log=None):
+        left_out = copy_regular_files(src, dest, SubmissionFiles(parent=self).max_bytes)
+        for path, why in left_out:
+            self.log.warning("Not collected from %s: %s is %s", os.path.basename(src), path,
+                             why)
