@@ -9,9 +9,16 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup grade test source release demo autograde bench screenshots
+.PHONY: setup sandbox-tools grade test source release demo autograde bench screenshots
 
 setup: $(VENV)/installed
+
+# Debian's bubblewrap, which grading needs (grading/sandbox.py): installed here when it is
+# missing and this is root with apt; otherwise course.py stops with one sentence saying so.
+sandbox-tools:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && echo "Installing Debian's bubblewrap (the students' kernels run inside it)" \
+	  && apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } || true
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +26,7 @@ $(VENV)/installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-grade: setup  ## master notebook -> release/ -> demo grading, feedback and grades.csv
+grade: setup sandbox-tools  ## master notebook -> release/ -> demo grading, feedback and grades.csv
 	$(BIN)/python tools/course.py all
 
 test: setup
@@ -28,7 +35,7 @@ test: setup
 source release demo: setup
 	$(BIN)/python tools/course.py $@
 
-autograde: setup  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tcp://host:8786)
+autograde: setup sandbox-tools  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tcp://host:8786)
 	$(BIN)/python tools/course.py autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}

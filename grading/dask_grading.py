@@ -42,7 +42,8 @@ ASSIGNMENT = "vae_olivetti"
 COURSE_FILES = ("nbgrader_config.py", "grading", "student_kernel", "source")
 # The course's own modules, imported by nbgrader_config.py: a worker given another version of
 # the course forgets them first.
-COURSE_MODULES = ("calificador", "observador", "sandbox", "course_preprocessors")
+COURSE_MODULES = ("calificador", "observador", "sandbox", "course_preprocessors",
+                  "kernel_messages", "submission_files")
 PLUGIN = "vae-olivetti-course"
 RETRIES = 2  # an autograde that did not finish is tried 3 times in all
 ALLOWED_FAILURES = 3  # Dask's default: a task on 4 workers that died is given up
@@ -64,12 +65,36 @@ class InfrastructureError(RuntimeError):
     """nbgrader did not finish grading a student, for a reason of the machine's (retried)."""
 
 
+class SandboxUnavailable(RuntimeError):
+    """A worker cannot sandbox the kernels: nobody is graded (one sentence says why)."""
+
+
 def folder_as_data(folder):
     """{relative path: bytes} of every file under `folder`."""
     folder = pathlib.Path(folder)
     return {str(path.relative_to(folder)): path.read_bytes()
             for path in sorted(folder.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts}
+
+
+def submission_limit(course, settings):
+    """SubmissionFiles.max_bytes of the course's configuration (with `settings` over it)."""
+    from submission_files import SubmissionFiles  # the client's side (tools/course.py)
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.merge(Config(settings or {}))
+    return SubmissionFiles(config=config).max_bytes
+
+
+def submission_as_data(folder, max_bytes):
+    """(files, notes) of a student's submitted folder, read as an attacker's: regular files
+    only, never a link, within the size limit (grading/submission_files.py)."""
+    import submission_files
+
+    submission = submission_files.read_submission(folder, max_bytes)
+    return submission.files, submission.notes()
 
 
 def write_folder(files, folder):
@@ -144,7 +169,7 @@ class CourseOnWorker(WorkerPlugin):
         self.files = files
         self.settings = settings or {}
         self.digest = digest_of(files)
-        self.folder = self.config = None
+        self.folder = self.config = self.sandbox_problem = None
 
     def setup(self, worker):
         from nbgrader.converters import GenerateAssignment
@@ -163,6 +188,11 @@ class CourseOnWorker(WorkerPlugin):
                                               os.environ.get("PATH", "")])
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.folder)).load_config()
         self.config.merge(Config(self.settings))
+        import sandbox  # loaded by nbgrader_config.py, from this course's grading/
+        if sandbox.Sandbox(config=self.config).isolate:
+            self.sandbox_problem = sandbox.sandbox_problem()
+            if self.sandbox_problem:
+                return  # grade_class stops before grading anyone
         outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
         if not outcome["success"]:
             raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
@@ -204,6 +234,9 @@ def grade_student(student, submission, digest):
     course = worker.plugins.get(PLUGIN)
     if course is None or course.digest != digest:
         raise InfrastructureError(f"worker {worker.address} holds another version of the course")
+    if course.sandbox_problem:
+        raise InfrastructureError(f"worker {worker.address} cannot sandbox the kernels: "
+                                  f"{course.sandbox_problem}")
     with tempfile.TemporaryDirectory(prefix=f"autograde-{student}-",
                                      dir=worker.local_directory) as root:
         root = pathlib.Path(root)
@@ -286,6 +319,12 @@ def submissions_of(course):
     return sorted(path.name for path in folder.iterdir() if path.is_dir())
 
 
+def sandbox_problem_of(dask_worker=None):
+    """Why this worker cannot sandbox the students' kernels (None when it can)."""
+    course = dask_worker.plugins.get(PLUGIN)
+    return course.sandbox_problem if course else "the course is not installed on it"
+
+
 def attempts_of(key, dask_scheduler=None):
     """(workers that died with the task, retries used), read on the scheduler."""
     task = dask_scheduler.tasks.get(key)
@@ -307,9 +346,18 @@ def grade_class(course, client, settings=None, progress=None):
     client.upload_file(__file__, load=False)
     files = course_as_data(course)
     client.register_plugin(CourseOnWorker(files, settings), name=PLUGIN)
+    problems = {worker: problem for worker, problem in
+                client.run(sandbox_problem_of).items() if problem}
+    if problems:
+        worker, problem = sorted(problems.items())[0]
+        raise SandboxUnavailable(
+            f"Cannot sandbox the students' kernels on {len(problems)} worker(s) (on {worker}: "
+            f"{problem}); on each worker, install Debian's bubblewrap package (apt-get install "
+            "bubblewrap), or grade without the sandbox with --no-sandbox (see README).")
     digest = digest_of(files)
     students = submissions_of(course)
     outcomes = {student: Outcome(student) for student in students}
+    max_bytes = submission_limit(course, settings)
     waiting = list(reversed(students))
     running = as_completed()
     student_of = {}  # task key -> student
@@ -321,8 +369,10 @@ def grade_class(course, client, settings=None, progress=None):
         window = max(2, 2 * sum(client.nthreads().values()))
         while waiting and running.count() < window:
             student = waiting.pop()
+            files, notes = submission_as_data(course / "submitted" / student, max_bytes)
+            outcomes[student].notes.extend(notes)
             future = client.submit(
-                grade_student, student, folder_as_data(course / "submitted" / student), digest,
+                grade_student, student, files, digest,
                 key=f"autograde-{student}-{time.time_ns()}", retries=RETRIES, pure=False)
             student_of[future.key] = student
             running.add(future)
@@ -336,7 +386,8 @@ def grade_class(course, client, settings=None, progress=None):
             record(course, result)
             outcomes[student] = Outcome(student, total_score(result), result["seconds"],
                                         result["started"], result["worker"],
-                                        list(result["incidents"]), result["log"])
+                                        outcomes[student].notes + list(result["incidents"]),
+                                        result["log"])
         else:
             failed += 1
             error = future.exception()

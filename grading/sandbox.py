@@ -95,7 +95,13 @@ def sandbox_problem():
                         "--no-new-privs", "true"]
     trial = subprocess.run(trial, capture_output=True, text=True)
     if trial.returncode != 0:
-        return f"bwrap cannot create the sandbox here ({' '.join(trial.stderr.split())})"
+        why = " ".join(trial.stderr.split())
+        if rootless():
+            return (f"bwrap cannot create the sandbox here without root ({why}): enable "
+                    "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 "
+                    "and user.max_user_namespaces=15000; on Ubuntu also "
+                    "kernel.apparmor_restrict_unprivileged_userns=0), or grade as root")
+        return f"bwrap cannot create the sandbox here ({why})"
     return None
 
 

@@ -19,6 +19,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 
 import nbformat
@@ -38,6 +39,10 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "scikit_learn_data"
 TIMESTAMP = "2026-11-20 12:00:00.000000 UTC"
 COURSE_FILES = dask_grading.COURSE_FILES
+# What `make grade` writes; it builds them in a temporary copy of the course and moves them into
+# place only once all of them are made, so that a failure leaves the committed ones as they were.
+GENERATED = (f"source/{ASSIGNMENT}/{NOTEBOOK}", "release", "submitted", "autograded",
+             "feedback", "gradebook.db", "grades.csv")
 
 
 def environment():
@@ -165,7 +170,10 @@ def autograde_class(course=ROOT, scheduler=None, workers=None, settings=None, pr
     started = time.monotonic()
     with dask_grading.connect(scheduler, workers, worker_environment()) as client:
         threads = sum(client.nthreads().values())
-        outcomes = dask_grading.grade_class(course, client, settings, progress)
+        try:
+            outcomes = dask_grading.grade_class(course, client, settings, progress)
+        except dask_grading.SandboxUnavailable as problem:
+            sys.exit(str(problem))
     return outcomes, dask_grading.report(outcomes, time.monotonic() - started, threads)
 
 
@@ -232,6 +240,39 @@ def demo(course=ROOT):
     nbgrader("export", "--to", "grades.csv", course=course)
 
 
+def require_sandbox(settings):
+    """Stops, with one sentence and before touching a file, where the sandbox cannot run (and
+    grading has not been told to go without it)."""
+    isolate = settings.get("Sandbox", {}).get("isolate", True)
+    if isolate and sandbox.sandbox_problem():
+        sys.exit(f"Cannot sandbox the students' kernels: {sandbox.sandbox_problem()}; "
+                 f"{sandbox.HELP}.")
+
+
+def move_into_place(names, source, target):
+    """Moves each of `names` from the folder `source` into `target`, replacing what is there
+    (the old one goes to `source`, which the caller throws away)."""
+    for name in names:
+        new, old = pathlib.Path(source) / name, pathlib.Path(target) / name
+        if old.exists():
+            os.replace(old, pathlib.Path(source) / f".old-{name.replace('/', '-')}")
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(new, old)
+
+
+def grade_everything(course=ROOT):
+    """`make grade`: the master notebook, the release and the demo grading, made in a
+    temporary copy of the course and moved into place at the end."""
+    with tempfile.TemporaryDirectory(dir=course, prefix=".make-grade-") as scratch:
+        work = new_course(pathlib.Path(scratch) / "course", origin=course)
+        built = work / GENERATED[0]
+        built.write_text(build_source.build(), encoding="utf-8")
+        release(work)
+        demo(work)
+        move_into_place(GENERATED, work, course)
+    print(f"make grade: wrote {', '.join(GENERATED)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", default="all",
@@ -245,21 +286,25 @@ def main():
     parser.add_argument("--no-sandbox", action="store_true", help="grade without bubblewrap "
                         "(Sandbox.isolate=False): the students' code runs with your rights")
     args = parser.parse_args()
-    if args.command in ("source", "all"):
+    settings = {"Sandbox": {}}
+    if args.time_limit:
+        settings["Sandbox"]["time_limit"] = args.time_limit
+    if args.no_sandbox:
+        settings["Sandbox"]["isolate"] = False
+    if args.command in ("all", "demo", "autograde"):
+        require_sandbox(settings)
+    if args.command == "all":
+        grade_everything()
+    if args.command == "source":
         build_source.main()
-    if args.command in ("release", "all"):
+    if args.command == "release":
         # The demo's gradebook is generated too: a new one, since nbgrader refuses to add or
         # remove cells of a notebook that already has submissions.
         (ROOT / "gradebook.db").unlink(missing_ok=True)
         release()
-    if args.command in ("demo", "all"):
+    if args.command == "demo":
         demo()
     if args.command == "autograde":
-        settings = {"Sandbox": {}}
-        if args.time_limit:
-            settings["Sandbox"]["time_limit"] = args.time_limit
-        if args.no_sandbox:
-            settings["Sandbox"]["isolate"] = False
         print(autograde_class(ROOT, args.scheduler, args.workers, settings)[1])
 
 
