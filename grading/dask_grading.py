@@ -88,12 +88,12 @@ def submission_limit(course, settings):
     return SubmissionFiles(config=config).max_bytes
 
 
-def submission_as_data(folder, max_bytes):
+def submission_as_data(folder, max_bytes, notebooks):
     """(files, notes) of a student's submitted folder, read as an attacker's: regular files
     only, never a link, within the size limit (grading/submission_files.py)."""
     import submission_files
 
-    submission = submission_files.read_submission(folder, max_bytes)
+    submission = submission_files.read_submission(folder, max_bytes, notebooks=notebooks)
     return submission.files, submission.notes()
 
 
@@ -358,6 +358,8 @@ def grade_class(course, client, settings=None, progress=None):
     students = submissions_of(course)
     outcomes = {student: Outcome(student) for student in students}
     max_bytes = submission_limit(course, settings)
+    notebooks = tuple(sorted(path.name
+                             for path in (course / "source" / ASSIGNMENT).glob("*.ipynb")))
     waiting = list(reversed(students))
     running = as_completed()
     student_of = {}  # task key -> student
@@ -369,8 +371,13 @@ def grade_class(course, client, settings=None, progress=None):
         window = max(2, 2 * sum(client.nthreads().values()))
         while waiting and running.count() < window:
             student = waiting.pop()
-            files, notes = submission_as_data(course / "submitted" / student, max_bytes)
+            files, notes = submission_as_data(course / "submitted" / student, max_bytes,
+                                              notebooks)
             outcomes[student].notes.extend(notes)
+            if not any(name in files for name in notebooks):
+                outcomes[student].notes.append("NOT GRADED: no notebook left to grade")
+                bar.update(1)
+                continue
             future = client.submit(
                 grade_student, student, files, digest,
                 key=f"autograde-{student}-{time.time_ns()}", retries=RETRIES, pure=False)

@@ -90,6 +90,8 @@ class GuardedSession(Session):
     """jupyter_client's Session, for the grader's side of a student's kernel: deserialize never
     raises and never returns what nbclient could not read."""
 
+    student = "?"  # whose kernel, for the log
+
     def deserialize(self, msg_list, content=True, copy=True):
         try:
             message = super().deserialize(msg_list, content=content, copy=copy)
@@ -107,18 +109,20 @@ class GuardedSession(Session):
                 problem = shape_problem(message["msg_type"], message["content"])
         if problem is None:
             return message
-        get_logger().warning("A kernel message (%s) could not be read: %s; it fails its cell",
-                             message.get("msg_type", "?"), problem)
+        get_logger().warning("A message (%s) from the kernel of %s could not be read: %s; it "
+                             "fails its cell", message.get("msg_type", "?"), self.student,
+                             problem)
         return undecodable(message, problem)
 
     def _salvage(self, msg_list, copy):
         """The header and parent header of a message that failed to decode, where they can
         be read, so that the failure reaches the cell it belongs to."""
-        try:
-            _, frames = self.feed_identities(msg_list, copy)
-            frames = [frame if copy else frame.bytes for frame in frames]
-            header = json.loads(frames[1][:4096])
-            parent = json.loads(frames[2][:4096])
+        try:  # msg_list: [signature, header, parent header, metadata, content, buffers...]
+            frames = [frame if isinstance(frame, bytes) else frame.bytes
+                      for frame in msg_list[1:3]]
+            if max(map(len, frames)) > 1 << 16:
+                raise ValueError("a header larger than any kernel writes")
+            header, parent = map(json.loads, frames)
             if not (isinstance(header, dict) and isinstance(parent, dict)):
                 raise ValueError
             if not all(isinstance(parent.get(k, ""), str) for k in ("msg_id",)):

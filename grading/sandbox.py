@@ -458,7 +458,7 @@ class SandboxedExecute(Sandbox, Execute):
         start_loading_the_grader()
         seed = secrets.randbelow(1 << 31)
         resources.setdefault("calificacion", {})["semilla"] = seed
-        student = resources.get("nbgrader", {}).get("student", "?")
+        student = self._student = resources.get("nbgrader", {}).get("student", "?")
         if not self.isolate:
             self.log.warning("Grading %s WITHOUT the sandbox: the student's code runs with your "
                              "rights (Sandbox.isolate = False)", student)
@@ -508,6 +508,7 @@ class SandboxedExecute(Sandbox, Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.sandbox = self._sandbox
+        km.session.student = self._student
         return km
 
     def start_new_kernel_client(self):

@@ -9,7 +9,9 @@ that blocks whoever reads it, a device or a socket. Here none of those is ever f
   kind is checked on the open descriptor, so an entry swapped for a link during the walk is not
   followed either;
 * a regular file whose hard links are not all inside the folder is left out (its content belongs
-  to a file elsewhere);
+  to a file elsewhere), unless it is one of the assignment's notebooks at the folder's top: a
+  classmate who hard-links a student's notebook must not cost that student the notebook (and a
+  notebook linked from a classmate's is a copy, as a copied file would be);
 * a folder over `SubmissionFiles.max_bytes` is graded without its extra files: only its notebooks;
 * what is left out is returned as (relative path, why), for one log line each and the report.
 
@@ -124,7 +126,7 @@ def _read_beneath(root_fd, path, expected):
         os.close(fd)
 
 
-def _scan(root, max_bytes):
+def _scan(root, max_bytes, notebooks):
     """([(relative path, lstat)] of the regular files to read, [(relative path, why)] left
     out) of the folder open at `root`."""
     found, left_out = [], []
@@ -134,23 +136,24 @@ def _scan(root, max_bytes):
         seen[info.st_dev, info.st_ino] = seen.get((info.st_dev, info.st_ino), 0) + 1
     regular = []
     for path, info in found:
-        if info.st_nlink > seen[info.st_dev, info.st_ino]:
+        if info.st_nlink > seen[info.st_dev, info.st_ino] and path not in notebooks:
             left_out.append((path, "a hard link to a file outside the folder"))
         else:
             regular.append((path, info))
     return _within(regular, left_out, max_bytes), left_out
 
 
-def read_submission(folder, max_bytes=MAX_BYTES, contents=True):
+def read_submission(folder, max_bytes=MAX_BYTES, contents=True, notebooks=()):
     """The regular files of a submission folder (with their bytes, unless contents=False),
-    never following a link, the folder itself included; and what was left out."""
+    never following a link, the folder itself included; and what was left out. `notebooks`:
+    the file names of the assignment's notebooks."""
     try:
         root = os.open(folder, NO_FOLLOW | os.O_DIRECTORY)
     except OSError as error:
         why = "a symbolic link" if os.path.islink(folder) else f"unreadable ({error.strerror})"
         return Submission({}, [(".", why)])
     try:
-        regular, left_out = _scan(root, max_bytes)
+        regular, left_out = _scan(root, max_bytes, notebooks)
         files = {}
         for path, info in regular:
             content = _read_beneath(root, path, info) if contents else b""
@@ -188,10 +191,16 @@ def write_files(files, folder):
         path.write_bytes(content)
 
 
-def copy_regular_files(source, target, max_bytes=MAX_BYTES):
+def assignment_notebooks(coursedir, assignment):
+    """The file names of an assignment's notebooks, as its source folder holds them."""
+    source = pathlib.Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    return tuple(sorted(path.name for path in source.glob("*.ipynb")))
+
+
+def copy_regular_files(source, target, max_bytes=MAX_BYTES, notebooks=()):
     """Copies the regular files of `source` into a new folder `target`; returns what was left
     out."""
-    submission = read_submission(source, max_bytes)
+    submission = read_submission(source, max_bytes, notebooks=notebooks)
     pathlib.Path(target).mkdir(parents=True, exist_ok=True)
     write_files(submission.files, target)
     return submission.left_out
@@ -206,7 +215,11 @@ def leave_out_unsafe_files(assignment=None, student=None, notebooks=(), **_):
     if not notebooks:
         return
     folder = pathlib.Path(notebooks[0]).parent
-    left_out = read_submission(folder, configured_max_bytes(), contents=False).left_out
+    app = Application.instance() if Application.initialized() else None
+    names = (assignment_notebooks(app.coursedir, folder.name)
+             if hasattr(app, "coursedir") else ())
+    left_out = read_submission(folder, configured_max_bytes(), contents=False,
+                               notebooks=names).left_out
     if not left_out:
         return
     log = get_logger()
@@ -220,6 +233,8 @@ def leave_out_unsafe_files(assignment=None, student=None, notebooks=(), **_):
                     folder.parent.name, path, why, LEFT_OUT_FOLDER)
         notebooks[:] = [notebook for notebook in notebooks
                         if pathlib.Path(notebook) != folder / path]
+    if not notebooks:
+        log.error("%s has no notebook left to grade: not graded", folder.parent.name)
 
 
 class SafeCollect(ExchangeCollect):
@@ -228,7 +243,9 @@ class SafeCollect(ExchangeCollect):
     student left in the exchange is never followed with the instructor's rights."""
 
     def do_copy(self, src, dest, log=None):
-        left_out = copy_regular_files(src, dest, SubmissionFiles(parent=self).max_bytes)
+        left_out = copy_regular_files(
+            src, dest, SubmissionFiles(parent=self).max_bytes,
+            assignment_notebooks(self.coursedir, self.coursedir.assignment_id))
         for path, why in left_out:
             self.log.warning("Not collected from %s: %s is %s", os.path.basename(src), path,
                              why)

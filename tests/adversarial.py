@@ -3,6 +3,8 @@ tampering and messy notebooks. Each case says which parts must lose points (the 
 keep full marks) or that nbgrader must report the student and go on."""
 import copy
 import dataclasses
+import os
+import stat
 import textwrap
 from typing import Callable
 
@@ -71,6 +73,10 @@ class Case:
     notebook: Callable
     zeroed_parts: tuple = ()  # parts that must score 0; the others keep full marks
     same_as_wrong: str = ""  # or: the grades of this wrong answer from tools/answers.py
+    # plant(folder, classmate): adds what the notebook alone cannot hold (links, FIFOs) to the
+    # submitted folder, once submitted; `classmate` is a correct classmate's notebook.
+    plant: Callable = None
+    graded: bool = True  # False: nbgrader has no notebook of the student's to grade
 
 
 CASES = {
@@ -330,3 +336,131 @@ ATTACKS = {
         same_as_wrong="split with random_state=0"),
 }
 CASES.update(ATTACKS)
+
+
+# ------------------------------------------------------------------------------------ doors
+# What a submission folder, a kernel message or an output can carry across the sandbox's
+# doors (issue 16). The classmate whose notebook the links point at is graded in the same class.
+
+ALL_PARTS = tuple(answers.PARTS)
+
+COPY_THROUGH_LINKS = """
+    import json
+
+    def reconstruct_faces(encoder, decoder, test_image):
+        for nombre in ("companero.ipynb", "duro.ipynb", "carpeta/companero.ipynb"):
+            try:
+                celdas = json.load(open(nombre))["cells"]
+            except (OSError, ValueError):
+                continue
+            for celda in celdas:
+                codigo = "".join(celda["source"])
+                if "def reconstruct_faces" in codigo:
+                    exec(codigo, globals())
+                    return globals()["reconstruct_faces"](encoder, decoder, test_image)
+        raise FileNotFoundError("no encontré a mi compañero")
+    """
+
+
+def links_to_the_classmate(folder, classmate):
+    """A symbolic link and a hard link to the classmate's notebook, a link to a folder, a FIFO
+    (a naive copy blocks on it) and, as root, /dev/zero's device (a naive copy never ends)."""
+    (folder / "companero.ipynb").symlink_to(os.path.relpath(classmate, folder))
+    os.link(classmate, folder / "duro.ipynb")
+    (folder / "carpeta").symlink_to(os.path.relpath(classmate.parent, folder))
+    os.mkfifo(folder / "tuberia")
+    if os.geteuid() == 0:
+        os.mknod(folder / "cero", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+
+
+def heavy_extra_file(folder, classmate):
+    """A 60 MB extra file (sparse: it takes no disk), over the 50 MB a submission may hold."""
+    with open(folder / "datos.bin", "wb") as extra:
+        extra.truncate(60_000_000)
+
+
+def notebook_is_the_classmates(folder, classmate):
+    (folder / course.NOTEBOOK).unlink()
+    (folder / course.NOTEBOOK).symlink_to(os.path.relpath(classmate, folder))
+
+
+# Sends, from build_encoder, a correctly signed display_data whose JSON nests 200,000 levels:
+# jupyter_client's decoder raises RecursionError on it.
+DEEP_MESSAGE = """
+
+_construir_encoder = build_encoder
+
+
+def build_encoder(latent_dim):
+    ip = get_ipython()
+    profundo = b"[" * 200_000 + b"]" * 200_000
+    ip.kernel.session.send(ip.display_pub.pub_socket, "display_data", content=profundo,
+                           parent=ip.display_pub.parent_header)
+    return _construir_encoder(latent_dim)
+"""
+
+# 600 MB to stdout on every call (in 100 MB writes), and a wrong answer (of the wrong shape too).
+FLOOD = """
+    import sys
+
+    def reconstruct_faces(encoder, decoder, test_image):
+        for _ in range(6):
+            sys.stdout.write("x" * 100_000_000)
+            sys.stdout.flush()
+        return tf.zeros((1,))
+    """
+
+# Correct answers, and cells of the student's own whose outputs and markdown carry scripts;
+# a figure and a line of text that the feedback page must still show.
+SCRIPT_MARKDOWN = ('Mis notas <script>window.__alumno = "script en markdown"</script>'
+                   '<img src="x" onerror="window.__alumno = \'onerror en markdown\'">'
+                   '<a id="enlace-alumno" href="javascript:window.__alumno=\'enlace\'">enlace</a>')
+SCRIPT_OUTPUTS = """\
+import io
+import matplotlib.pyplot as plt
+from IPython.display import HTML, Image, Javascript, display
+
+display(HTML('<b>negrita del alumno</b><script>window.__alumno = "script en HTML"</script>'
+             '<img src="x" onerror="window.__alumno = \\'onerror en HTML\\'">'))
+display(Javascript('window.__alumno = "Javascript"'))
+figura, ejes = plt.subplots(figsize=(2, 2))
+ejes.plot([0, 1], [1, 0])
+imagen = io.BytesIO()
+figura.savefig(imagen, format="png")
+display(Image(data=imagen.getvalue()))
+print("texto del alumno")
+"""
+
+
+def with_scripts():
+    notebook = course.filled(MASTER)
+    notebook.cells[1:1] = [nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN),
+                           nbformat.v4.new_code_cell(SCRIPT_OUTPUTS)]
+    return notebook
+
+
+DOORS = {
+    "puerta_enlaces": Case(
+        "reconstruct_faces reads a classmate's notebook through links its folder holds "
+        "(symbolic, hard, to a folder), beside a FIFO and a device",
+        attack("reconstruct_faces", COPY_THROUGH_LINKS), ("reconstruct_faces",),
+        plant=links_to_the_classmate),
+    "puerta_cuaderno_enlazado": Case(
+        "the submitted notebook is a symbolic link to a classmate's notebook: not graded",
+        lambda: course.filled({}), ALL_PARTS, plant=notebook_is_the_classmates, graded=False),
+    "puerta_mensaje_profundo": Case(
+        "build_encoder sends a kernel message nested 200,000 levels deep",
+        lambda: with_part("build_encoder", MASTER["build_encoder"] + DEEP_MESSAGE),
+        ("build_encoder",)),
+}
+# Graded on the command line only (tests/conftest.py, doors_run): the flood would cost the
+# Dask run its time, and the feedback page is checked in Chromium.
+COMMAND_LINE_DOORS = {
+    "puerta_inundacion": Case("reconstruct_faces writes 600 MB to stdout per call (and is "
+                              "wrong)", attack("reconstruct_faces", FLOOD), ("reconstruct_faces",)),
+    "puerta_guiones": Case("correct answers, with scripts in its markdown and outputs",
+                           with_scripts),
+    "puerta_pesada": Case("correct answers in a folder of 60 MB (an extra file)",
+                          lambda: course.filled(MASTER), plant=heavy_extra_file),
+}
+CASES.update(DOORS)

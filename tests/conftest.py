@@ -6,6 +6,7 @@ scores.
 """
 import socket
 import threading
+import time
 
 import nbformat
 import pytest
@@ -99,11 +100,68 @@ def grading_run(tmp_path_factory, network_listener):
                  for student, answers_by_part in submissions.items()}
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
     folder = course.course_with(notebooks, tmp_path_factory.mktemp("course"))
+    plant(adversarial.CASES, folder, classmate="correcta_maestra")
     before = course_files(folder)
     outcomes, report = course.autograde_class(folder, workers=2, progress=False)
     (folder / "autograde-report.txt").write_text(report)
     return {"folders": dict.fromkeys(notebooks, folder), "outcomes": outcomes,
             "files before": before, "files after": course_files(folder)}
+
+
+def plant(cases, folder, classmate):
+    """Adds to each case's submitted folder what its notebook alone cannot hold (links, FIFOs),
+    pointing at the correct `classmate` of the same class."""
+    submitted = folder / "submitted"
+    for student, case in cases.items():
+        if case.plant:
+            case.plant(submitted / student / course.ASSIGNMENT,
+                       submitted / classmate / course.ASSIGNMENT / course.NOTEBOOK)
+
+
+def peak_memories(processes):
+    """Waits for `processes` (of course.start_nbgrader), which run at the same time; returns
+    [(output, peak resident memory in bytes of that one process, sampled every 50 ms)]."""
+    import psutil
+
+    outputs = [[] for _ in processes]
+    readers = [threading.Thread(target=lambda p=p, o=o: o.append(p.stdout.read()), daemon=True)
+               for p, o in zip(processes, outputs)]
+    for reader in readers:
+        reader.start()
+    watched = [psutil.Process(process.pid) for process in processes]
+    peaks = [0] * len(processes)
+    while any(process.poll() is None for process in processes):
+        for k, (process, memory) in enumerate(zip(processes, watched)):
+            if process.poll() is None:
+                try:
+                    peaks[k] = max(peaks[k], memory.memory_info().rss)
+                except psutil.Error:
+                    pass
+        time.sleep(0.05)
+    for reader in readers:
+        reader.join()
+    return [(output[0], peak) for output, peak in zip(outputs, peaks)]
+
+
+@pytest.fixture(scope="session")
+def doors_run(tmp_path_factory):
+    """The doors' attacks (tests/adversarial.py: DOORS, COMMAND_LINE_DOORS) and a correct
+    classmate, graded by plain `nbgrader autograde` on the command line, then their feedback;
+    beside it, a class of the classmate alone, for the memory a normal grading takes."""
+    cases = {**adversarial.DOORS, **adversarial.COMMAND_LINE_DOORS}
+    notebooks = {student: case.notebook() for student, case in cases.items()}
+    notebooks["bruno"] = course.filled(answers.master_solutions())
+    folder = course.course_with(notebooks, tmp_path_factory.mktemp("doors"))
+    plant(cases, folder, classmate="bruno")
+    normal = course.course_with({"bruno": notebooks["bruno"]}, tmp_path_factory.mktemp("normal"))
+    runs = [course.start_nbgrader("autograde", course.ASSIGNMENT, course=where)
+            for where in (folder, normal)]
+    (log, peak), (normal_log, normal_peak) = peak_memories(runs)
+    (folder / "autograde.log").write_text(log)
+    assert runs[1].returncode == 0, normal_log[-3000:]  # (the doors' fails for one student)
+    course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
+    return {"course": folder, "log": log, "peak": peak, "normal peak": normal_peak,
+            "cases": cases}
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,10 @@ from adversarial import CASES
 from conftest import FULL, fairness_submissions, points_by_part, scores
 
 
-@pytest.mark.parametrize("student", CASES)
+GRADED_CASES = [student for student, case in CASES.items() if case.graded]
+
+
+@pytest.mark.parametrize("student", GRADED_CASES)
 def test_adversarial_submission_costs_points_only_in_the_parts_it_breaks(graded, student):
     """A crash or a hang zeroes its own part; tampering earns a wrong answer nothing and costs
     a right one nothing; a messy notebook or a flood of output changes no grade."""
@@ -32,5 +35,20 @@ def test_a_dead_kernel_is_graded_and_logged(graded, outcomes):
     assert f"The kernel of {student} died in cell" in outcomes[student].log, (
         "the log should say who and where")
     assert "kernel died" in outcomes[student].notes, outcomes[student]
-    not_graded = [other for other in graded if not scores(graded, other)]
+    not_graded = [other for other in graded
+                  if (other not in CASES or CASES[other].graded) and not scores(graded, other)]
     assert not_graded == [], f"these students were not graded: {not_graded}"
+
+
+def test_a_student_whose_notebook_was_left_out_is_reported_not_graded(outcomes):
+    outcome = outcomes["puerta_cuaderno_enlazado"]
+    assert outcome.score is None
+    assert "left out vae_olivetti.ipynb: a symbolic link" in outcome.notes, outcome.notes
+    assert "NOT GRADED: no notebook left to grade" in outcome.notes, outcome.notes
+
+
+def test_a_flood_of_output_is_cut_in_the_notebook_with_a_spanish_note(graded):
+    notebook = (graded["adv_flood"] / "autograded" / "adv_flood" / course.ASSIGNMENT /
+                course.NOTEBOOK)
+    assert notebook.stat().st_size < 3 << 20, notebook.stat().st_size
+    assert "Salida recortada: la celda escribió más de 1 MB" in notebook.read_text()
