@@ -9,7 +9,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup sandbox-tools grade test source release demo autograde bench screenshots
+.PHONY: setup sandbox-tools certificates grade test source release demo autograde bench screenshots
 
 setup: $(VENV)/installed
 
@@ -35,8 +35,11 @@ test: setup
 source release demo: setup
 	$(BIN)/python tools/course.py $@
 
-autograde: setup sandbox-tools  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tcp://host:8786)
+autograde: setup sandbox-tools  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tls://host:8786)
 	$(BIN)/python tools/course.py autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+
+certificates: setup  ## tls/: a course CA and certificates for the Dask cluster (TLS)
+	$(BIN)/python tools/course.py certificates
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py

@@ -299,18 +299,42 @@ class Outcome:
     log: str = ""
 
 
+def course_security(folder):
+    """The instructor's TLS credentials for the course's cluster (`make certificates`): the
+    course CA, and the instructor's certificate and key; encryption required."""
+    from distributed.security import Security
+
+    folder = pathlib.Path(folder)
+    missing = [name for name in ("ca.pem", "instructor.pem", "instructor.key")
+               if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no {', '.join(missing)} in {folder}: run `make certificates` "
+                                "and give the cluster its certificates (README)")
+    return Security(tls_ca_file=str(folder / "ca.pem"),
+                    tls_client_cert=str(folder / "instructor.pem"),
+                    tls_client_key=str(folder / "instructor.key"), require_encryption=True)
+
+
 @contextlib.contextmanager
-def connect(scheduler=None, workers=None, environment=None):
-    """A client of the cluster at `scheduler`, or of a new LocalCluster of `workers`
-    single-threaded worker processes (one per core by default)."""
+def connect(scheduler=None, workers=None, environment=None, security=None):
+    """A client of the cluster at `scheduler` (tls://host:port, with the course's `security`),
+    or of a new LocalCluster of `workers` single-threaded worker processes (one per core by
+    default), which talk TLS with credentials made for it alone."""
+    from distributed.security import Security
+
     with dask.config.set(SETTINGS):
         if scheduler:
-            with Client(scheduler) as client:
+            if not scheduler.startswith("tls://"):
+                raise ValueError(f"{scheduler}: the course's cluster speaks TLS only "
+                                 "(tls://host:port; README)")
+            with Client(scheduler, security=security) as client:
                 yield client
             return
         with LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
-                          processes=True, dashboard_address=None,
-                          env=environment or {}) as cluster, Client(cluster) as client:
+                          processes=True, dashboard_address=None, env=environment or {},
+                          protocol="tls://", host="127.0.0.1",
+                          security=Security.temporary()) as cluster, \
+                Client(cluster) as client:
             yield client
 
 

@@ -234,3 +234,32 @@ def test_feedback_page_opens_on_the_summary_table_by_part(browser):
     assert re.search(r"build_decoder\s+0\.0 / 15\.0", text), (
         f"expected the row 'build_decoder 0.0 / 15.0' in the summary; found {text[:500]!r}")
     screenshot(page, "retroalimentacion.png")
+
+
+def test_a_feedback_page_runs_no_script_of_the_student_and_still_shows_their_outputs(
+        browser, doors_run):
+    """The student of tests/adversarial.py (puerta_guiones) put a <script>, an <img onerror>
+    and a javascript: link in a markdown cell, and the same and a Javascript output in their
+    outputs: opened in Chromium, the page ran none of them, showed no dialog, and still shows
+    the student's text, HTML and figure."""
+    page = browser.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto((doors_run["course"] / "feedback" / "puerta_guiones" / course.ASSIGNMENT /
+               course.NOTEBOOK.replace(".ipynb", ".html")).as_uri())
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(1000)  # an onerror fires once its image has failed to load
+    ran = page.evaluate("window.__alumno")
+    handlers = page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+                             ".some(a => a.name.startsWith('on'))).length")
+    links = page.evaluate("[...document.querySelectorAll('a')].filter(a => "
+                          "a.href.toLowerCase().startsWith('javascript:')).length")
+    figure = page.evaluate("[...document.images].filter(i => i.src.startsWith('data:image/png')"
+                           " && i.naturalWidth > 0).length")
+    text = page.inner_text("body")
+    screenshot(page, "retroalimentacion_sin_guiones.png")
+    page.close()
+    assert ran is None, f"a script of the student ran: window.__alumno = {ran!r}"
+    assert dialogs == [] and handlers == 0 and links == 0, (dialogs, handlers, links)
+    assert figure >= 1, "the student's figure does not show"
+    assert "texto del alumno" in text and "negrita del alumno" in text

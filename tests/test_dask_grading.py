@@ -1,6 +1,7 @@
 """A class graded on Dask, as on a cluster: a scheduler and two workers started as separate
 processes on 127.0.0.1 (as separate machines would be), each in an empty folder of its own
-without this repository's code; the course reaches them only through the client."""
+without this repository's code; the course reaches them only through the client. They talk
+TLS with the course's certificates (`make certificates`), as the README's recipe does."""
 import contextlib
 import os
 import pathlib
@@ -13,9 +14,11 @@ import time
 
 import pytest
 from distributed import Client
+from distributed.security import Security
 
 import answers
 import course
+import dask_grading
 from adversarial import CASES
 
 MASTER = answers.master_solutions()
@@ -48,6 +51,11 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def tls_options(tls):
+    return ["--tls-ca-file", str(tls / "ca.pem"), "--tls-cert", str(tls / "cluster.pem"),
+            "--tls-key", str(tls / "cluster.key")]
+
+
 def dask_command(*args, folder):
     """Starts `dask <args>` in its own empty folder and session (so that it can be killed
     with its children), with the environment of a worker machine: no repository code."""
@@ -69,17 +77,19 @@ def kill(process):
 
 @contextlib.contextmanager
 def cluster(folder, workers=2):
-    """(scheduler address, [worker processes]) of a scheduler and `workers` single-threaded
-    workers, each a separate `dask` process on 127.0.0.1."""
-    address = f"tcp://127.0.0.1:{free_port()}"
-    processes = [dask_command("scheduler", "--host", "127.0.0.1", "--port",
-                              address.rsplit(":", 1)[1], "--no-dashboard",
-                              folder=folder / "scheduler")]
+    """(scheduler address, [worker processes], {pid: worker address}) of a scheduler and
+    `workers` single-threaded workers, each a separate `dask` process on 127.0.0.1, talking
+    TLS with the certificates of folder/tls (made here as `make certificates` makes them)."""
+    tls = course.make_certificates(folder / "tls")
+    address = f"tls://127.0.0.1:{free_port()}"
+    processes = [dask_command("scheduler", "--protocol", "tls", "--host", "127.0.0.1",
+                              "--port", address.rsplit(":", 1)[1], "--no-dashboard",
+                              *tls_options(tls), folder=folder / "scheduler")]
     try:
         processes += [dask_command("worker", address, "--nthreads", "1", "--nworkers", "1",
-                                   "--no-dashboard", "--host", "127.0.0.1",
+                                   "--no-dashboard", "--host", "127.0.0.1", *tls_options(tls),
                                    folder=folder / f"worker{k}") for k in range(workers)]
-        with Client(address, timeout=60) as client:
+        with Client(address, timeout=60, security=dask_grading.course_security(tls)) as client:
             client.wait_for_workers(workers, timeout=120)
             names = {pid: address for address, pid in client.run(os.getpid).items()}
         yield address, processes[1:], names
@@ -92,7 +102,7 @@ def grade(class_, folder, scheduler, settings=None):
     notebooks = {student: notebook() for student, (notebook, _, _) in class_.items()}
     graded = course.course_with(notebooks, folder / "course")
     outcomes, report = course.autograde_class(graded, scheduler=scheduler, settings=settings,
-                                              progress=False)
+                                              progress=False, tls=folder / "tls")
     print(report)
     return graded, outcomes, report
 
@@ -124,7 +134,8 @@ def class_with_a_killed_worker(tmp_path_factory):
         killed = {}
 
         def kill_the_victim_while_it_grades():
-            with Client(scheduler, timeout=60) as watcher:
+            with Client(scheduler, timeout=60,
+                        security=dask_grading.course_security(folder / "tls")) as watcher:
                 while not killed:
                     graded_so_far = list((folder / "course" / "autograded").glob("*"))
                     busy = watcher.processing().get(victim)
@@ -221,3 +232,41 @@ def test_the_student_graded_on_the_killed_worker_is_regraded_on_the_other(
     assert regraded, f"no student was regraded after the kill:\n{run['report']}"
     for student in regraded:
         assert run["outcomes"][student].worker == run["survivor"], run["report"]
+
+
+@pytest.fixture(scope="module")
+def tls_scheduler(tmp_path_factory):
+    """A scheduler and one worker speaking TLS with the course's certificates, and a second
+    CA's certificates (someone else's)."""
+    folder = tmp_path_factory.mktemp("tls")
+    with cluster(folder, workers=1) as (address, _, _):
+        yield address, folder / "tls", course.make_certificates(folder / "otra")
+
+
+def test_a_client_without_a_certificate_cannot_reach_the_tls_scheduler(tls_scheduler):
+    address, _, _ = tls_scheduler
+    with pytest.raises((OSError, TimeoutError)):
+        Client(address.replace("tls://", "tcp://"), timeout=5)
+    with pytest.raises(TypeError, match="TLS expects"):
+        Client(address, timeout=5)  # tls:// without credentials
+
+
+def test_a_client_with_another_cas_certificate_is_refused(tls_scheduler):
+    address, _, other = tls_scheduler
+    security = Security(tls_ca_file=str(other / "ca.pem"),
+                        tls_client_cert=str(other / "instructor.pem"),
+                        tls_client_key=str(other / "instructor.key"), require_encryption=True)
+    with pytest.raises((OSError, TimeoutError)):
+        Client(address, timeout=5, security=security)
+
+
+def test_the_instructors_certificate_reaches_the_workers(tls_scheduler):
+    address, tls, _ = tls_scheduler
+    with Client(address, timeout=30, security=dask_grading.course_security(tls)) as client:
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+
+
+def test_autograde_refuses_a_scheduler_without_tls():
+    with pytest.raises(ValueError, match="TLS only"):
+        with dask_grading.connect("tcp://127.0.0.1:8786"):
+            pass

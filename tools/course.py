@@ -4,8 +4,9 @@
     python tools/course.py source    # authoring/vae_olivetti.py -> source/.../vae_olivetti.ipynb
     python tools/course.py release   # nbgrader generate_assignment -> release/
     python tools/course.py demo      # submitted/ -> autograded/, feedback/, gradebook.db, grades.csv
-    python tools/course.py autograde [--scheduler tcp://host:8786] [--workers N]
+    python tools/course.py autograde [--scheduler tls://host:8786] [--workers N]
                                      # a real class: submitted/ graded on Dask, one gradebook
+    python tools/course.py certificates  # tls/: the course CA and the cluster's certificates
 
 Everything it writes is generated: never edit release/, submitted/, autograded/, feedback/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
@@ -162,13 +163,41 @@ def worker_environment():
             if name in full}
 
 
-def autograde_class(course=ROOT, scheduler=None, workers=None, settings=None, progress=None):
+TLS = ROOT / "tls"  # the course's CA and certificates (`make certificates`; gitignored)
+
+
+def make_certificates(folder=TLS, days=365):
+    """A course CA, and certificates it signs for the cluster (scheduler and workers) and for
+    the instructor (the client), with OpenSSL: the Dask cluster's TLS (README)."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", *key, "-days", str(days), "-subj", "/CN=vae-olivetti CA",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    for who in ("cluster", "instructor"):
+        openssl("req", *key, "-subj", f"/CN={who}", "-keyout", f"{who}.key",
+                "-out", f"{who}.csr")
+        openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", str(days), "-out", f"{who}.pem")
+        (folder / f"{who}.csr").unlink()
+    for path in folder.iterdir():
+        path.chmod(0o600 if path.suffix == ".key" else 0o644)
+    return folder
+
+
+def autograde_class(course=ROOT, scheduler=None, workers=None, settings=None, progress=None,
+                    tls=TLS):
     """Grades every student of the course's submitted/ on Dask (grading/dask_grading.py): on
     the cluster at `scheduler`, or on a new local one of `workers` processes (one per core by
     default). Every result is written into the course's autograded/ and gradebook as it
     arrives. Returns ({student: Outcome}, the summary report)."""
     started = time.monotonic()
-    with dask_grading.connect(scheduler, workers, worker_environment()) as client:
+    security = dask_grading.course_security(tls) if scheduler else None
+    with dask_grading.connect(scheduler, workers, worker_environment(), security) as client:
         threads = sum(client.nthreads().values())
         try:
             outcomes = dask_grading.grade_class(course, client, settings, progress)
@@ -276,9 +305,12 @@ def grade_everything(course=ROOT):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", default="all",
-                        choices=["all", "source", "release", "demo", "autograde"])
+                        choices=["all", "source", "release", "demo", "autograde",
+                                 "certificates"])
     parser.add_argument("--scheduler", help="address of a running Dask scheduler "
-                        "(tcp://host:8786); default: a local cluster")
+                        "(tls://host:8786); default: a local cluster")
+    parser.add_argument("--tls", type=pathlib.Path, default=TLS, help="the folder of the "
+                        "course's TLS credentials (default: tls/, made by `make certificates`)")
     parser.add_argument("--workers", type=int, help="local worker processes (default: one "
                         "per core)")
     parser.add_argument("--time-limit", type=int, help="seconds one notebook may run "
@@ -305,7 +337,9 @@ def main():
     if args.command == "demo":
         demo()
     if args.command == "autograde":
-        print(autograde_class(ROOT, args.scheduler, args.workers, settings)[1])
+        print(autograde_class(ROOT, args.scheduler, args.workers, settings, tls=args.tls)[1])
+    if args.command == "certificates":
+        print(f"wrote the course CA and certificates in {make_certificates(args.tls)}")
 
 
 if __name__ == "__main__":
