@@ -270,3 +270,20 @@ def test_autograde_refuses_a_scheduler_without_tls():
     with pytest.raises(ValueError, match="TLS only"):
         with dask_grading.connect("tcp://127.0.0.1:8786"):
             pass
+
+
+def test_workers_without_bubblewrap_stop_the_class_before_anyone_is_graded(tmp_path,
+                                                                          monkeypatch):
+    """The Dask path: where the workers cannot sandbox (here: no bwrap on their PATH), the
+    client stops with one sentence before sending any student, and autograded/ stays empty."""
+    from test_grading import path_without
+
+    graded = course.course_with({"ana": course.filled(answers.ALTERNATIVE)}, tmp_path / "curso")
+    without = path_without(tmp_path / "bin", "bwrap")
+    monkeypatch.setattr(course, "worker_environment",
+                        lambda: {**course.environment(), "PATH": str(without)})
+    with pytest.raises(SystemExit) as stop:
+        course.autograde_class(graded, workers=1, progress=False)
+    assert str(stop.value).startswith("Cannot sandbox the students' kernels on 1 worker(s)")
+    assert "bwrap is not installed" in str(stop.value) and "bubblewrap" in str(stop.value)
+    assert not (graded / "autograded").exists() or not any((graded / "autograded").iterdir())

@@ -1,8 +1,11 @@
 """Grades given by real `nbgrader autograde` runs: demo students and fairness answers."""
 import csv
 import html
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 
 import nbformat
 
@@ -125,3 +128,46 @@ def text_of(page):
     """The visible text of an HTML page, on one line per block."""
     text = html.unescape(re.sub(r"<[^>]+>", " ", page[page.index("<body"):]))
     return re.sub(r"\s+", " ", text)
+
+
+def path_without(folder, *tools):
+    """A folder of links to every program on PATH but `tools`: this machine as one without
+    them (bubblewrap not installed, no apt to install it)."""
+    folder.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if os.path.isdir(directory):
+            for program in os.listdir(directory):
+                target = folder / program
+                if program not in tools and not target.exists():
+                    target.symlink_to(os.path.join(directory, program))
+    return folder
+
+
+def test_make_grade_without_bubblewrap_stops_with_one_sentence_and_leaves_every_file(
+        tmp_path):
+    """A fresh machine without bubblewrap where it cannot be installed (no apt): `make grade`
+    stops before grading anyone, says why in one sentence, and changes no committed file."""
+    clone = tmp_path / "curso"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=course.ROOT, capture_output=True, text=True, check=True).stdout
+    for name in files.split("\n"):
+        if name and (course.ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(course.ROOT / name, clone / name)
+    (clone / ".venv").symlink_to(course.ROOT / ".venv")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], cwd=clone, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=clone, check=True)
+    subprocess.run(git + ["commit", "-qm", "curso"], cwd=clone, check=True)
+    env = {**course.environment(),
+           "PATH": str(path_without(tmp_path / "bin", "bwrap", "apt-get"))}
+    result = subprocess.run(["make", "grade"], cwd=clone, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode != 0
+    said = [line for line in result.stderr.strip().splitlines() if not line.startswith("make")]
+    assert len(said) == 1 and said[0].startswith(
+        "Cannot sandbox the students' kernels: bwrap is not installed; install Debian's "
+        "bubblewrap package (apt-get install bubblewrap)"), result.stderr[-2000:]
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True,
+                            text=True).stdout
+    assert status == "", f"make grade changed committed files:\n{status}"
