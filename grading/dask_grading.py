@@ -89,12 +89,14 @@ def submission_limit(course, settings):
 
 
 def submission_as_data(folder, max_bytes, notebooks):
-    """(files, notes) of a student's submitted folder, read as an attacker's: regular files
-    only, never a link, within the size limit (grading/submission_files.py)."""
+    """(files, notes) of a student's submitted assignment folder, read as an attacker's:
+    regular files only, never a link, within the size limit (grading/submission_files.py);
+    the files are named as nbgrader finds them in submitted/<student>/."""
     import submission_files
 
     submission = submission_files.read_submission(folder, max_bytes, notebooks=notebooks)
-    return submission.files, submission.notes()
+    return ({f"{ASSIGNMENT}/{name}": content for name, content in submission.files.items()},
+            submission.notes())
 
 
 def write_folder(files, folder):
@@ -395,10 +397,10 @@ def grade_class(course, client, settings=None, progress=None):
         window = max(2, 2 * sum(client.nthreads().values()))
         while waiting and running.count() < window:
             student = waiting.pop()
-            files, notes = submission_as_data(course / "submitted" / student, max_bytes,
-                                              notebooks)
+            files, notes = submission_as_data(course / "submitted" / student / ASSIGNMENT,
+                                              max_bytes, notebooks)
             outcomes[student].notes.extend(notes)
-            if not any(name in files for name in notebooks):
+            if not any(f"{ASSIGNMENT}/{name}" in files for name in notebooks):
                 outcomes[student].notes.append("NOT GRADED: no notebook left to grade")
                 bar.update(1)
                 continue

@@ -27,8 +27,10 @@ CELL_BYTES = 1 << 20
 NOTEBOOK_BYTES = 10 << 20
 OBSERVATION_BYTES = 64 << 20  # the hidden cells' observations (not kept in the notebook)
 
-# Kernel messages whose content nbclient reads, and the type each field must have there.
+# Kernel messages whose content nbclient reads: each field it reads and the type it must have
+# there; a field marked optional may be missing.
 TEXT, NUMBER, LISTING, MAPPING, FLAG = str, (int, type(None)), list, dict, bool
+OPTIONAL = {("execute_input", "execution_count"), ("clear_output", "wait")}
 SHAPES = {
     "status": {"execution_state": TEXT},
     "stream": {"name": TEXT, "text": TEXT},
@@ -39,7 +41,6 @@ SHAPES = {
     "clear_output": {"wait": FLAG},
     "execute_input": {"code": TEXT, "execution_count": NUMBER},
     "execute_reply": {"status": TEXT},
-    "kernel_info_reply": {},
 }
 
 
@@ -62,20 +63,24 @@ def shape_problem(msg_type, content):
     if not isinstance(content, dict):
         return "its content is not an object"
     for field, kind in SHAPES.get(msg_type, {}).items():
-        if field in content and not isinstance(content[field], kind):
+        if field not in content:
+            if (msg_type, field) not in OPTIONAL:
+                return f"it lacks the field {field!r}"
+        elif not isinstance(content[field], kind):
             return f"its field {field!r} has the wrong type"
-        if field not in content and kind is not NUMBER and msg_type != "execute_reply":
-            return f"it lacks the field {field!r}"
-    if msg_type in ("display_data", "update_display_data", "execute_result"):
-        for mime, value in content["data"].items():
-            text = isinstance(value, str) or (isinstance(value, list) and
-                                              all(isinstance(v, str) for v in value))
-            if not (text or (isinstance(value, dict) and mime.endswith("json"))):
-                return f"its {mime!r} data is neither text nor JSON"
-        transient = content.get("transient")
-        if transient is not None and not (isinstance(transient, dict) and isinstance(
-                transient.get("display_id", ""), (str, type(None)))):
-            return "its transient display id is not text"
+    # Read by nbclient in a message of any type.
+    count = content.get("execution_count")
+    if not isinstance(count, NUMBER) or isinstance(count, bool):
+        return "its execution count is not a number"
+    transient = content.get("transient")
+    if transient and not (isinstance(transient, dict) and isinstance(
+            transient.get("display_id"), (str, type(None)))):
+        return "its transient display id is not text"
+    for mime, value in (content.get("data") or {}).items():
+        text = isinstance(value, str) or (isinstance(value, list) and
+                                          all(isinstance(v, str) for v in value))
+        if not (text or (isinstance(value, dict) and mime.endswith("json"))):
+            return f"its {mime!r} data is neither text nor JSON"
     if msg_type == "error" and not all(isinstance(line, str) for line in content["traceback"]):
         return "its traceback is not text"
     return None

@@ -223,8 +223,10 @@ class KernelSandbox:
         # Regular files only: nothing in the student's folder is followed (submission_files).
         self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
         self.runtime = self.scratch / "kernel"
-        # IPython wants a writable profile folder: the kernel's user gets a copy of ours.
-        shutil.copytree(STUDENT_KERNEL / "ipython", self.runtime / "ipython")
+        # IPython wants a writable profile folder: the kernel's user gets one with our startup
+        # files only (not the state other kernels left next to them).
+        startup = pathlib.Path("ipython", "profile_default", "startup")
+        shutil.copytree(STUDENT_KERNEL / startup, self.runtime / startup)
         self.uid = 100_000 + secrets.randbelow(1 << 30)
         self.cgroup = Cgroup.create(f"calificacion-{self.uid}") if enabled else None
         # The kernel's own stdout and stderr (TensorFlow's and IPython's start-up lines): a

@@ -65,15 +65,21 @@ print(json.dumps({"stray": os.path.exists(f"/proc/{stray.pid}"),
 """
 
 
-@pytest.fixture(scope="module", params=["root", "unprivileged"])
+@pytest.fixture(scope="module", params=["as the grader", "as nobody"])
 def seen_from_inside(request, tmp_path_factory):
-    """What a kernel started by SandboxedExecute (the course's autograde executor) sees, as
-    root and as an unprivileged user (the rootless sandbox: a user namespace per kernel)."""
+    """What a kernel started by SandboxedExecute (the course's autograde executor) sees, graded
+    by this process's user and, where that is root, by an unprivileged user too (the rootless
+    sandbox: a user namespace per kernel). `mode`: "root" or "unprivileged"."""
+    as_nobody = request.param == "as nobody"
+    if as_nobody and os.geteuid() != 0:
+        pytest.skip("becoming another user needs root; this run tests the rootless mode as "
+                    "the grader itself")
+    mode = "unprivileged" if as_nobody or os.geteuid() != 0 else "root"
     folder = tmp_path_factory.mktemp("sonda")
     folder.chmod(0o777)  # the unprivileged user writes here too
     (folder / "tarea").mkdir()
     (folder / "tarea" / "datos.txt").write_text("del estudiante")
-    home = pathlib.Path.home() if request.param == "root" else folder / "casa"
+    home = folder / "casa" if as_nobody else pathlib.Path.home()
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         f"COURSE, HOME, PYTHON = {str(course.ROOT)!r}, {str(home)!r}, "
         f"{sys.base_prefix!r}\n" + INSIDE), nbformat.v4.new_code_cell(AFTER)])
@@ -83,21 +89,23 @@ def seen_from_inside(request, tmp_path_factory):
     command = [sys.executable, str(course.ROOT / "tests" / "sandbox_probe.py"),
                str(folder / "sonda.ipynb"), str(folder / "tarea")]
     environment = course.environment()
-    if request.param == "unprivileged":
+    if as_nobody:
         home.mkdir()
         for path in folder.rglob("*"):
             os.chown(path, UNPRIVILEGED, UNPRIVILEGED)
         command = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}",
                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"] + command
         environment = {**environment, "HOME": str(home), "TMPDIR": str(folder)}
-    with reachable_by_everyone(folder, course.ROOT, pathlib.Path(sys.executable).resolve()):
+    data = pathlib.Path(environment.get("SCIKIT_LEARN_DATA", folder))
+    with reachable_by_everyone(folder, course.ROOT, data,
+                               pathlib.Path(sys.executable).resolve()):
         result = subprocess.run(command, env=environment, capture_output=True, text=True,
                                 timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     first, second = ([output for output in outputs if output["output_type"] == "stream"][-1]
                      for outputs in report["outputs"])
-    return {**json.loads(first["text"]), **json.loads(second["text"]), "mode": request.param,
+    return {**json.loads(first["text"]), **json.loads(second["text"]), "mode": mode,
             "grading seed": report["seed"], "folder": folder / "tarea"}
 
 
@@ -106,11 +114,11 @@ UNPRIVILEGED = 65534  # nobody
 
 @contextlib.contextmanager
 def reachable_by_everyone(*paths):
-    """Lets other users traverse the folders above `paths` (o+x) for the length of the block:
-    the venv's Python may live under /root, which is mode 700."""
+    """Lets other users traverse `paths` and the folders above them (o+x) for the length of
+    the block: the venv's Python may live under /root, which is mode 700."""
     changed = {}
     for path in paths:
-        for folder in path.parents:
+        for folder in [path, *path.parents] if path.is_dir() else path.parents:
             mode = folder.stat().st_mode
             if not mode & stat.S_IXOTH and folder not in changed:
                 changed[folder] = mode
