@@ -17,7 +17,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
 from course_preprocessors import (  # noqa: E402
-    DropDuplicateCellIds, ShortenTracebacks, SummarizeByPart, VerifyObservations)
+    DropDuplicateCellIds, ShortenTracebacks, SummarizeByPart, VerifyObservations, clean_html)
 from sandbox import RequireSandbox, SandboxedExecute  # noqa: E402
 from submission_files import LEFT_OUT_FOLDER  # noqa: E402
 
@@ -70,7 +70,8 @@ c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks, SummarizeByPart]
 # The feedback page in Spanish, with a summary table by part (grading/templates/retroalimentacion).
 c.HTMLExporter.template_name = "retroalimentacion"
-# No student script in the page: nbconvert cleans the HTML of markdown and outputs and renders
-# no JavaScript output.
+# No student script in the page: nbconvert renders no JavaScript output, and the HTML of the
+# markdown and the outputs goes through the course's clean_html (grading/course_preprocessors.py).
 c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"clean_html": clean_html}
 c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]

@@ -1,5 +1,9 @@
-"""nbgrader preprocessors of this course, registered in nbgrader_config.py."""
+"""nbgrader preprocessors of this course, and the feedback page's HTML filter, registered in
+nbgrader_config.py."""
 import re
+
+import bleach
+from bleach.css_sanitizer import CSSSanitizer
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
@@ -159,3 +163,33 @@ def first_comment(source):
         lines.append(line.lstrip("#").strip())
     # What grading checks besides ("Al calificar, además: ...") is for the notebook's reader.
     return " ".join(lines).split(" Al calificar")[0]
+
+
+# What a feedback page keeps of the HTML in a student's markdown and outputs: what markdown and
+# the usual outputs (tables, figures) make, and no script, handler, style sheet or active URL.
+TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
+        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li",
+        "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
+        "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
+ATTRIBUTES = {"*": {"class", "id", "title", "align", "style"}, "a": {"href", "name"},
+              "img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"},
+              "th": {"colspan", "rowspan"}, "ol": {"start"}}
+IMAGE_DATA = re.compile(r"^data:image/(png|jpeg|gif);base64,", re.I)
+
+
+def allowed_attribute(tag, name, value):
+    if name not in ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set()):
+        return False
+    if name in ("href", "src") and value.strip().lower().startswith("data:"):
+        return tag == "img" and bool(IMAGE_DATA.match(value.strip()))
+    return True
+
+
+def clean_html(html):
+    """The `clean_html` filter of the feedback page's template (in place of nbconvert's, which
+    escapes paragraphs and headings): keeps TAGS with their ATTRIBUTES, URLs of http, https and
+    mailto (and PNG, JPEG or GIF data in an image), plain CSS properties; escapes the rest."""
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=TAGS, attributes=allowed_attribute,
+                        protocols={"http", "https", "mailto", "data"},
+                        css_sanitizer=CSSSanitizer(), strip_comments=True)
