@@ -454,13 +454,17 @@ DOORS = {
         ("build_encoder",)),
 }
 # Graded on the command line only (tests/conftest.py, doors_run): the flood would cost the
-# Dask run its time, and the feedback page is checked in Chromium.
+# Dask run its time, and its grading process's memory is measured there.
 COMMAND_LINE_DOORS = {
     "puerta_inundacion": Case("reconstruct_faces writes 600 MB to stdout per call (and is "
                               "wrong)", attack("reconstruct_faces", FLOOD), ("reconstruct_faces",)),
-    "puerta_guiones": Case("correct answers, with scripts in its markdown and outputs",
-                           with_scripts),
     "puerta_pesada": Case("correct answers in a folder of 60 MB (an extra file)",
                           lambda: course.filled(MASTER), plant=heavy_extra_file),
 }
+# Graded on Dask only, with the class: its feedback page is opened in Chromium.
+DASK_DOORS = {
+    "puerta_guiones": Case("correct answers, with scripts in its markdown and outputs",
+                           with_scripts),
+}
 CASES.update(DOORS)
+CASES.update(DASK_DOORS)

@@ -145,23 +145,38 @@ def peak_memories(processes):
 
 @pytest.fixture(scope="session")
 def doors_run(tmp_path_factory):
-    """The doors' attacks (tests/adversarial.py: DOORS, COMMAND_LINE_DOORS) and a correct
-    classmate, graded by plain `nbgrader autograde` on the command line, then their feedback;
-    beside it, a class of the classmate alone, for the memory a normal grading takes."""
+    """The doors' attacks (tests/adversarial.py: DOORS, COMMAND_LINE_DOORS) and the correct
+    classmate their links point at, graded by plain `nbgrader autograde` on the command line,
+    then their feedback. Three courses graded at once: the flood alone (its grading process's
+    peak memory), the other attacks with the classmate, and the classmate alone (the memory a
+    normal grading takes)."""
     cases = {**adversarial.DOORS, **adversarial.COMMAND_LINE_DOORS}
-    notebooks = {student: case.notebook() for student, case in cases.items()}
-    notebooks["bruno"] = course.filled(answers.master_solutions())
-    folder = course.course_with(notebooks, tmp_path_factory.mktemp("doors"))
-    plant(cases, folder, classmate="bruno")
-    normal = course.course_with({"bruno": notebooks["bruno"]}, tmp_path_factory.mktemp("normal"))
-    runs = [course.start_nbgrader("autograde", course.ASSIGNMENT, course=where)
-            for where in (folder, normal)]
-    (log, peak), (normal_log, normal_peak) = peak_memories(runs)
-    (folder / "autograde.log").write_text(log)
-    assert runs[1].returncode == 0, normal_log[-3000:]  # (the doors' fails for one student)
-    course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
-    return {"course": folder, "log": log, "peak": peak, "normal peak": normal_peak,
-            "cases": cases}
+    bruno = course.filled(answers.master_solutions())
+    flood = ["puerta_inundacion"]
+    classes = {"inundacion": {s: cases[s].notebook() for s in flood},
+               "puertas": {**{s: case.notebook() for s, case in cases.items() if s not in flood},
+                           "bruno": bruno},
+               "normal": {"bruno": bruno}}
+    folders = {name: course.course_with(notebooks, tmp_path_factory.mktemp(name))
+               for name, notebooks in classes.items()}
+    plant(cases, folders["puertas"], classmate="bruno")
+    runs = [course.start_nbgrader("autograde", course.ASSIGNMENT, course=folder)
+            for folder in folders.values()]
+    (flood_log, peak), (log, _), (normal_log, normal_peak) = peak_memories(runs)
+    (folders["puertas"] / "autograde.log").write_text(log)
+    assert runs[0].returncode == 0, flood_log[-3000:]
+    assert runs[2].returncode == 0, normal_log[-3000:]  # (the doors' fails for one student)
+    course.in_each([folders["inundacion"], folders["puertas"]], "generate_feedback",
+                   course.ASSIGNMENT)
+    report = course.ROOT / "tests" / "out" / "flood_memory.md"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(f"peak resident memory of `nbgrader autograde`: {peak / 2**20:.0f} MB "
+                      f"grading the 600 MB flood, {normal_peak / 2**20:.0f} MB grading a "
+                      "correct student, side by side\n")
+    where = {student: folders["puertas"] for student in classes["puertas"]}
+    where.update({student: folders["inundacion"] for student in flood})
+    return {"folders": where, "log": log + flood_log, "peak": peak,
+            "normal peak": normal_peak, "cases": cases}
 
 
 @pytest.fixture(scope="session")

@@ -237,7 +237,7 @@ def test_feedback_page_opens_on_the_summary_table_by_part(browser):
 
 
 def test_a_feedback_page_runs_no_script_of_the_student_and_still_shows_their_outputs(
-        browser, doors_run):
+        browser, graded, feedback):
     """The student of tests/adversarial.py (puerta_guiones) put a <script>, an <img onerror>
     and a javascript: link in a markdown cell, and the same and a Javascript output in their
     outputs: opened in Chromium, the page ran none of them, showed no dialog, and still shows
@@ -245,7 +245,7 @@ def test_a_feedback_page_runs_no_script_of_the_student_and_still_shows_their_out
     page = browser.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto((doors_run["course"] / "feedback" / "puerta_guiones" / course.ASSIGNMENT /
+    page.goto((graded["puerta_guiones"] / "feedback" / "puerta_guiones" / course.ASSIGNMENT /
                course.NOTEBOOK.replace(".ipynb", ".html")).as_uri())
     page.wait_for_load_state("load")
     page.wait_for_timeout(1000)  # an onerror fires once its image has failed to load

@@ -19,11 +19,11 @@ MB = 1 << 20
 
 
 def autograded_notebook(run, student):
-    return (run["course"] / "autograded" / student / course.ASSIGNMENT / course.NOTEBOOK)
+    return run["folders"][student] / "autograded" / student / course.ASSIGNMENT / course.NOTEBOOK
 
 
 def feedback_page(run, student):
-    return (run["course"] / "feedback" / student / course.ASSIGNMENT /
+    return (run["folders"][student] / "feedback" / student / course.ASSIGNMENT /
             course.NOTEBOOK.replace(".ipynb", ".html"))
 
 
@@ -32,12 +32,12 @@ def feedback_page(run, student):
 def test_an_attack_on_the_doors_costs_points_only_in_the_part_it_attacks(doors_run, student):
     case = doors_run["cases"][student]
     expected = {part: 0.0 if part in case.zeroed_parts else FULL[part] for part in FULL}
-    found = points_by_part(course.scores(student, doors_run["course"]))
+    found = points_by_part(course.scores(student, doors_run["folders"][student]))
     assert found == expected, f"{case.description}: {found}"
 
 
 def test_the_classmate_the_links_point_at_keeps_full_marks(doors_run):
-    assert points_by_part(course.scores("bruno", doors_run["course"])) == FULL
+    assert points_by_part(course.scores("bruno", doors_run["folders"]["bruno"])) == FULL
 
 
 def test_links_fifos_and_devices_in_a_submission_are_left_out_with_a_log_line(doors_run):
@@ -69,7 +69,8 @@ def test_only_the_student_without_a_notebook_fails_to_be_graded(doors_run):
 def test_a_folder_over_the_size_limit_is_graded_without_its_extra_files(doors_run):
     assert ("Left out of the grading of puerta_pesada: datos.bin is the folder is over 50 MB: "
             "only its notebooks are graded") in doors_run["log"]
-    submitted = doors_run["course"] / "submitted" / "puerta_pesada" / course.ASSIGNMENT
+    submitted = doors_run["folders"]["puerta_pesada"] / "submitted" / "puerta_pesada" / (
+        course.ASSIGNMENT)
     assert (submitted / LEFT_OUT_FOLDER / "datos.bin").exists(), "moved aside, not deleted"
     assert not (autograded_notebook(doors_run, "puerta_pesada").parent / "datos.bin").exists()
 
@@ -92,8 +93,8 @@ def test_an_undecodable_kernel_message_fails_its_cell_with_a_spanish_message(doo
 
 
 def test_the_feedback_page_keeps_no_script_handler_or_javascript_link_of_the_student(
-        doors_run):
-    page = feedback_page(doors_run, "puerta_guiones").read_text(encoding="utf-8")
+        feedback):
+    page = feedback["puerta_guiones"]
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
     assert not [script for script in scripts if "__alumno" in script]
     assert not re.search(r"<[^>]+\son\w+\s*=", page), "an on* handler in a tag"

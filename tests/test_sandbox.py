@@ -65,17 +65,9 @@ print(json.dumps({"stray": os.path.exists(f"/proc/{stray.pid}"),
 """
 
 
-@pytest.fixture(scope="module", params=["as the grader", "as nobody"])
-def seen_from_inside(request, tmp_path_factory):
-    """What a kernel started by SandboxedExecute (the course's autograde executor) sees, graded
-    by this process's user and, where that is root, by an unprivileged user too (the rootless
-    sandbox: a user namespace per kernel). `mode`: "root" or "unprivileged"."""
-    as_nobody = request.param == "as nobody"
-    if as_nobody and os.geteuid() != 0:
-        pytest.skip("becoming another user needs root; this run tests the rootless mode as "
-                    "the grader itself")
-    mode = "unprivileged" if as_nobody or os.geteuid() != 0 else "root"
-    folder = tmp_path_factory.mktemp("sonda")
+def start_probe(folder, as_nobody):
+    """Starts tests/sandbox_probe.py on the probe notebook in `folder`, as this process's user
+    or as nobody; returns the running process."""
     folder.chmod(0o777)  # the unprivileged user writes here too
     (folder / "tarea").mkdir()
     (folder / "tarea" / "datos.txt").write_text("del estudiante")
@@ -96,17 +88,44 @@ def seen_from_inside(request, tmp_path_factory):
         command = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}",
                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"] + command
         environment = {**environment, "HOME": str(home), "TMPDIR": str(folder)}
-    data = pathlib.Path(environment.get("SCIKIT_LEARN_DATA", folder))
-    with reachable_by_everyone(folder, course.ROOT, data,
+    return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory):
+    """{mode: what the probe saw} of kernels started by SandboxedExecute (the course's
+    autograde executor), run at once: by this process's user and, where that is root, by an
+    unprivileged user too (the rootless sandbox: a user namespace per kernel). Modes: "root"
+    or "unprivileged"."""
+    as_root = os.geteuid() == 0
+    runs = {("root" if as_root else "unprivileged"): False}
+    if as_root:
+        runs["unprivileged"] = True  # nobody, through setpriv
+    folders = {mode: tmp_path_factory.mktemp("sonda") for mode in runs}
+    data = pathlib.Path(course.environment().get("SCIKIT_LEARN_DATA", course.ROOT))
+    with reachable_by_everyone(*folders.values(), course.ROOT, data,
                                pathlib.Path(sys.executable).resolve()):
-        result = subprocess.run(command, env=environment, capture_output=True, text=True,
-                                timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    first, second = ([output for output in outputs if output["output_type"] == "stream"][-1]
-                     for outputs in report["outputs"])
-    return {**json.loads(first["text"]), **json.loads(second["text"]), "mode": mode,
-            "grading seed": report["seed"], "folder": folder / "tarea"}
+        processes = {mode: start_probe(folders[mode], nobody) for mode, nobody in runs.items()}
+        results = {mode: process.communicate(timeout=300) for mode, process in processes.items()}
+    seen = {}
+    for mode, (stdout, stderr) in results.items():
+        assert processes[mode].returncode == 0, stderr[-3000:]
+        report = json.loads(stdout.strip().splitlines()[-1])
+        first, second = ([output for output in outputs if output["output_type"] == "stream"][-1]
+                         for outputs in report["outputs"])
+        seen[mode] = {**json.loads(first["text"]), **json.loads(second["text"]), "mode": mode,
+                      "grading seed": report["seed"], "folder": folders[mode] / "tarea"}
+    return seen
+
+
+@pytest.fixture(params=["root", "unprivileged"])
+def seen_from_inside(request, probes):
+    """What the kernel saw, in each mode (as root, and rootless)."""
+    if request.param not in probes:
+        pytest.skip("becoming another user needs root: the rootless mode was tested as the "
+                    "grader itself")
+    return probes[request.param]
 
 
 UNPRIVILEGED = 65534  # nobody
