@@ -178,7 +178,6 @@ class CourseOnWorker(WorkerPlugin):
         from traitlets.config import Config
         from traitlets.config.loader import PyFileConfigLoader
 
-        import_tensorflow_quietly()  # the grader's verdicts use it
         self.folder = pathlib.Path(worker.local_directory) / f"course-{self.digest[:16]}"
         shutil.rmtree(self.folder, ignore_errors=True)
         write_folder(self.files, self.folder)
@@ -195,6 +194,7 @@ class CourseOnWorker(WorkerPlugin):
             self.sandbox_problem = sandbox.sandbox_problem()
             if self.sandbox_problem:
                 return  # grade_class stops before grading anyone
+        import_tensorflow_quietly()  # the grader's verdicts use it
         outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
         if not outcome["success"]:
             raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
