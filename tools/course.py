@@ -272,10 +272,7 @@ def demo(course=ROOT):
 def require_sandbox(settings):
     """Stops, with one sentence and before touching a file, where the sandbox cannot run (and
     grading has not been told to go without it)."""
-    isolate = settings.get("Sandbox", {}).get("isolate", True)
-    if isolate and sandbox.sandbox_problem():
-        sys.exit(f"Cannot sandbox the students' kernels: {sandbox.sandbox_problem()}; "
-                 f"{sandbox.HELP}.")
+    sandbox.Sandbox(isolate=settings.get("Sandbox", {}).get("isolate", True)).require_sandbox()
 
 
 def move_into_place(names, source, target):
