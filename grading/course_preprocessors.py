@@ -1,6 +1,8 @@
 """nbgrader preprocessors of this course, and the feedback page's HTML filter, registered in
 nbgrader_config.py."""
+import json
 import re
+import time
 
 import bleach
 from bleach.css_sanitizer import CSSSanitizer
@@ -103,12 +105,16 @@ class VerifyObservations(NbGraderPreprocessor):
         import calificador  # loaded in the background by SandboxedExecute
         from observador import MIME
 
+        clock = time.monotonic()
         seed = resources["calificacion"]["semilla"]
+        timings = resources["calificacion"].setdefault("tiempos", {})
+        timings["observations"] = 0.0
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             observations = [output["data"][MIME] for output in cell.outputs
                             if MIME in output.get("data", {})]
+            timings["observations"] += sum(observation_seconds(o) for o in observations)
             cell.outputs = [output for output in cell.outputs
                             if MIME not in output.get("data", {})]
             failed = any(output.output_type == "error" for output in cell.outputs)
@@ -118,7 +124,18 @@ class VerifyObservations(NbGraderPreprocessor):
                 if message:
                     cell.outputs.append(new_output("error", ename="AssertionError",
                                                    evalue=message, traceback=[message]))
+        timings["verdicts"] = time.monotonic() - clock
+        student = resources.get("nbgrader", {}).get("student", "?")
+        self.log.info("Seconds grading %s: %s", student,
+                      json.dumps({name: round(value, 3) for name, value in timings.items()}))
         return nb, resources
+
+
+def observation_seconds(observation):
+    """What the kernel says its observation took (bench/run.py's breakdown; a number from the
+    student's kernel, never used for a grade)."""
+    seconds = observation.get("segundos") if isinstance(observation, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) and 0 <= seconds < 1e4 else 0.0
 
 
 class SummarizeByPart(NbGraderPreprocessor):

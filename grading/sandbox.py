@@ -30,6 +30,7 @@ Where bubblewrap is missing or cannot make namespaces, autograde stops before gr
 sentence (`RequireSandbox`). `--Sandbox.isolate=False` (or `c.Sandbox.isolate = False`) grades
 without the sandbox; every student's log line then says so.
 """
+import atexit
 import contextlib
 import functools
 import os
@@ -42,9 +43,14 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncio
 
+from jupyter_client.connect import write_connection_file
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.launcher import launch_kernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
@@ -209,20 +215,24 @@ def send(pids, sig):
 
 
 class KernelSandbox:
-    """One notebook's sandbox: a scratch copy of its folder, a folder for the kernel's IPC
-    sockets and connection file, a user of its own (a user id as root, a user namespace
-    otherwise), a cgroup where one can be made, and the bwrap command around the kernel."""
+    """One notebook's sandbox: a scratch folder (the student's files go into it when their
+    turn comes), a folder for the kernel's IPC sockets and connection file, a grading seed, a
+    user of its own (a user id as root, a user namespace otherwise), a cgroup where one can be
+    made, and the bwrap command around the kernel. It is started before its student is known
+    (KernelPool) and serves one student only: `receive` gives it that student's files."""
 
-    def __init__(self, scratch, notebook_dir, seed, enabled, time_limit):
+    def __init__(self, folder_name, enabled):
         self.enabled = enabled
-        self.seed = seed
-        self.deadline = time.monotonic() + time_limit
+        self.seed = secrets.randbelow(1 << 31)
+        self.deadline = self.time_limit = None  # set by `receive`
         self.out_of_time = False
-        self.scratch = pathlib.Path(scratch)
-        self.work = self.scratch / pathlib.Path(notebook_dir).name
-        # Regular files only: nothing in the student's folder is followed (submission_files).
-        self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
+        self._scratch = tempfile.TemporaryDirectory(prefix="calificacion-")
+        self.scratch = pathlib.Path(self._scratch.name)
+        self.work = self.scratch / folder_name
+        self.work.mkdir()
+        self.left_out = []
         self.runtime = self.scratch / "kernel"
+        self.connection_file = self.runtime / "kernel.json"
         # IPython wants a writable profile folder: the kernel's user gets one with our startup
         # files only (not the state other kernels left next to them).
         startup = pathlib.Path("ipython", "profile_default", "startup")
@@ -232,9 +242,38 @@ class KernelSandbox:
         # The kernel's own stdout and stderr (TensorFlow's and IPython's start-up lines): a
         # file of the instructor's, not the grading process's console.
         self.output = open(self.scratch / "kernel-output.txt", "wb")
-        self.bwrap_pid = self.reaper_pid = self.namespace = self.kernel_pid = None
+        self.process = self.bwrap_pid = self.reaper_pid = self.namespace = None
+        self.kernel_pid = None
         self.stopped = threading.Event()
         self.bombs = 0
+        self.started = None  # time.monotonic() at launch
+
+    def start(self, kernel_name):
+        """Launches the kernel (jupyter_client's launcher, as its provisioner would) on IPC
+        sockets in the runtime folder; it loads the observer and the libraries of the
+        notebook (student_kernel/ipython/.../startup) while no student is known."""
+        self.connection_file.parent.mkdir(parents=True, exist_ok=True)
+        write_connection_file(str(self.connection_file), transport="ipc",
+                              ip=str(self.runtime / "ipc"), key=uuid.uuid4().hex.encode())
+        self.hand_over()
+        kernel_cmd = kernel_command(kernel_name, str(self.connection_file))
+        self.started = time.monotonic()
+        self.process = launch_kernel(self.command(kernel_cmd), env=self.environment(),
+                                     cwd=str(self.work), stdout=self.output,
+                                     stderr=self.output)
+        self.bwrap_pid = self.process.pid
+        return self
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def receive(self, notebook_dir, time_limit):
+        """The student's turn: a copy of the regular files of their notebook folder (nothing
+        in it is followed; submission_files) and the notebook's time limit from now on."""
+        self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
+        self.hand_over()
+        self.time_limit = time_limit
+        self.deadline = time.monotonic() + time_limit
 
     def environment(self):
         environment = {name: os.environ[name] for name in PASSED_ENVIRONMENT
@@ -360,10 +399,16 @@ class KernelSandbox:
             send(self.stop_strays(), signal.SIGKILL)
 
     def close(self):
+        """Ends the sandbox: its kernel (if still running), its cgroup, its scratch folder."""
         self.stopped.set()
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait()
         self.output.close()
         if self.cgroup:
             self.cgroup.remove()
+        self._scratch.cleanup()
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -381,22 +426,26 @@ class SandboxedKernelManager(AsyncKernelManager):
         return kernel_messages.GuardedSession(parent=self)
 
     async def _async_pre_start_kernel(self, **kw):
-        if self.sandbox is not None:
-            self.transport = "ipc"
-            self.ip = str(self.sandbox.runtime / "ipc")
-            self.connection_file = str(self.sandbox.runtime / "kernel.json")
+        if self.sandbox is not None:  # the kernel's connection file, written when it started
+            self.connection_file = str(self.sandbox.connection_file)
+            self.load_connection_file()
+            # Not written again: the kernel may be reading it right now.
+            self._connection_file_written = True
             kw["cwd"] = str(self.sandbox.work)
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self.sandbox is not None:
-            self.sandbox.hand_over()
-            kernel_cmd = self.sandbox.command(kernel_cmd)
-            kw["env"] = self.sandbox.environment()
-            kw["stdout"] = kw["stderr"] = self.sandbox.output
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-        if self.sandbox is not None:
-            self.sandbox.bwrap_pid = self.provisioner.process.pid
+        """With a sandbox, the kernel is already running in it (KernelPool started it): its
+        process is adopted, as if the provisioner had just launched it."""
+        if self.sandbox is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner = self.provisioner
+        provisioner.process = self.sandbox.process
+        provisioner.pid = self.sandbox.process.pid
+        with contextlib.suppress(OSError):
+            provisioner.pgid = os.getpgid(provisioner.pid)
+        provisioner.cwd = kw.get("cwd")
+        self._reconcile_connection_info(provisioner.connection_info)
 
     async def _async_signal_kernel(self, signum):
         if self.sandbox is not None and self.sandbox.kernel_pid is not None:
@@ -406,6 +455,78 @@ class SandboxedKernelManager(AsyncKernelManager):
                 pass
         else:
             await super()._async_signal_kernel(signum)
+
+
+def kernel_command(kernel_name, connection_file):
+    """The kernelspec's command, as jupyter_client formats it."""
+    manager = AsyncKernelManager(kernel_name=kernel_name)
+    manager.connection_file = connection_file
+    # nbclient's own argument for IPython kernels: no history file.
+    history = ["--HistoryManager.hist_file=:memory:"] if manager.ipykernel else []
+    return manager.format_kernel_cmd(extra_arguments=history)
+
+
+class KernelPool:
+    """Sandboxed kernels started ahead, so that no student waits for a kernel to start and
+    import TensorFlow: while one student's notebook runs, the next student's kernel starts in
+    a sandbox of its own (an empty scratch folder, a seed of its own) and loads its libraries.
+    Each kernel is taken once (`take`), given one student's files, and ended with that
+    student's grading; a spare that nobody takes is ended with the process (or when the next
+    student needs another kind of kernel).
+
+    Kernels are launched from one long-lived thread of the pool: bwrap's --die-with-parent
+    ends a sandbox when the thread that started it ends."""
+
+    def __init__(self):
+        self.launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-pool")
+        self.spare = None  # (kind, future of a started KernelSandbox)
+        self.lock = threading.Lock()
+        atexit.register(self.close)
+
+    def _launch(self, kind):
+        folder_name, kernel_name, enabled = kind
+        sandbox = KernelSandbox(folder_name, enabled)
+        try:
+            return sandbox.start(kernel_name)
+        except BaseException:
+            sandbox.close()
+            raise
+
+    def take(self, kind):
+        """A started sandbox of this kind (folder name, kernel name, isolated), never given
+        out before: the spare when it is of this kind and still running, else a new one."""
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None:
+            spare_kind, future = spare
+            try:
+                sandbox = future.result()
+            except Exception:  # the next launch says why, if it fails again
+                sandbox = None
+            if sandbox is not None and spare_kind == kind and sandbox.alive():
+                return sandbox
+            if sandbox is not None:
+                sandbox.close()
+        return self.launcher.submit(self._launch, kind).result()
+
+    def prepare(self, kind):
+        """Starts the spare for the next student (at most one waits)."""
+        with self.lock:
+            if self.spare is None:
+                self.spare = (kind, self.launcher.submit(self._launch, kind))
+
+    def close(self):
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                spare[1].result().close()
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_pool():
+    """The process's pool (one per `nbgrader autograde` process or Dask worker)."""
+    return KernelPool()
 
 
 @functools.lru_cache(maxsize=None)
@@ -449,6 +570,9 @@ class RequireSandbox(Sandbox, NbGraderPreprocessor):
 class SandboxedExecute(Sandbox, Execute):
     """nbgrader's Execute, with each kernel sandboxed and a grading seed per notebook."""
 
+    prestart = Bool(True, help="Start the next student's kernel in its sandbox while this "
+                    "student's notebook runs (KernelPool).").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
@@ -458,42 +582,50 @@ class SandboxedExecute(Sandbox, Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         start_loading_the_grader()
-        seed = secrets.randbelow(1 << 31)
-        resources.setdefault("calificacion", {})["semilla"] = seed
         student = self._student = resources.get("nbgrader", {}).get("student", "?")
         if not self.isolate:
             self.log.warning("Grading %s WITHOUT the sandbox: the student's code runs with your "
                              "rights (Sandbox.isolate = False)", student)
-        with tempfile.TemporaryDirectory(prefix="calificacion-") as scratch:
-            self._sandbox = KernelSandbox(scratch, resources["metadata"]["path"], seed,
-                                          self.isolate, self.time_limit)
-            self._budget = kernel_messages.OutputBudget()
-            for path, why in self._sandbox.left_out:
-                self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
-            try:
-                return super().preprocess(nb, resources, km)
-            except (DeadKernelError, CellTimeoutError) as error:
-                # The student's own failure: graded, the cells after it score 0.
-                why, message = self._kernel_end(error)
-                self.log.warning("The kernel of %s %s in cell %s: the graded cells after it "
-                                 "score 0", student, why, self._cell_index)
-                cell = nb.cells[self._cell_index]
-                cell.setdefault("outputs", []).append(new_output(
-                    "error", ename=type(error).__name__, evalue=message, traceback=[message]))
-                return nb, resources
-            except Exception:
-                self.log.error("The kernel of %s failed; its last output lines:\n%s", student,
-                               self._sandbox.output_tail())
-                raise
-            finally:
-                self._sandbox.close()
-                if self._budget.cut:
-                    self.log.warning("Output cut in the notebook of %s: cells %s wrote more "
-                                     "than the limits", student, sorted(self._budget.cut))
-                if self._sandbox.bombs:
-                    self.log.warning("Fork bomb in the kernel of %s: its processes were killed",
-                                     student)
-                self._sandbox = None
+        self._timings = resources.setdefault("calificacion", {}).setdefault("tiempos", {})
+        self._kind = (pathlib.Path(resources["metadata"]["path"]).name,
+                      self.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
+                      or "python3", bool(self.isolate))
+        clock = time.monotonic()
+        self._sandbox = kernel_pool().take(self._kind)
+        self._sandbox.receive(resources["metadata"]["path"], self.time_limit)
+        # The hidden tests' inputs: the seed this kernel was started with.
+        resources["calificacion"]["semilla"] = self._sandbox.seed
+        self._timings["sandbox"] = time.monotonic() - clock
+        self._budget = kernel_messages.OutputBudget()
+        for path, why in self._sandbox.left_out:
+            self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
+        try:
+            return super().preprocess(nb, resources, km)
+        except (DeadKernelError, CellTimeoutError) as error:
+            # The student's own failure: graded, the cells after it score 0.
+            why, message = self._kernel_end(error)
+            self.log.warning("The kernel of %s %s in cell %s: the graded cells after it "
+                             "score 0", student, why, self._cell_index)
+            cell = nb.cells[self._cell_index]
+            cell.setdefault("outputs", []).append(new_output(
+                "error", ename=type(error).__name__, evalue=message, traceback=[message]))
+            return nb, resources
+        except Exception:
+            self.log.error("The kernel of %s failed; its last output lines:\n%s", student,
+                           self._sandbox.output_tail())
+            raise
+        finally:
+            clock = time.monotonic()
+            self._sandbox.close()
+            self._timings["kernel_end"] = (self._timings.get("kernel_end", 0)
+                                           + time.monotonic() - clock)
+            if self._budget.cut:
+                self.log.warning("Output cut in the notebook of %s: cells %s wrote more "
+                                 "than the limits", student, sorted(self._budget.cut))
+            if self._sandbox.bombs:
+                self.log.warning("Fork bomb in the kernel of %s: its processes were killed",
+                                 student)
+            self._sandbox = None
 
     def _kernel_end(self, error):
         """(what the log says, what the student reads) of a kernel that ended the run."""
@@ -513,14 +645,33 @@ class SandboxedExecute(Sandbox, Execute):
         km.session.student = self._student
         return km
 
+    def start_new_kernel(self, **kwargs):
+        self._clock = time.monotonic()
+        return super().start_new_kernel(**kwargs)
+
     def start_new_kernel_client(self):
+        """Once the kernel answers (a spare usually already does): the sandbox's watchdog
+        starts, and the pool starts the next student's kernel."""
         kc = super().start_new_kernel_client()
+        now = time.monotonic()
+        self._timings["kernel_start"] = now - self._clock
+        # What the kernel's start cost in all, ahead of this student's turn or not.
+        self._timings["kernel_start_ahead"] = now - self._sandbox.started
         self._sandbox.find_kernel()
+        if self.prestart:
+            kernel_pool().prepare(self._kind)
         return kc
 
     def preprocess_cell(self, cell, resources, index):
         self._cell_index = index
-        return super().preprocess_cell(cell, resources, index)
+        clock = time.monotonic()
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            kind = ("cells_tests" if nbgrader.get("grade") and not nbgrader.get("solution")
+                    else "cells_notebook")
+            self._timings[kind] = self._timings.get(kind, 0) + time.monotonic() - clock
 
     def output(self, outs, msg, display_id, cell_index):
         """nbclient's output, within the notebook's OutputBudget: past it, the cell gets one

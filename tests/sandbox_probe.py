@@ -1,5 +1,6 @@
-"""Runs a notebook in a sandboxed kernel, as autograde's SandboxedExecute starts it, and prints
-{"outputs": [each cell's outputs], "seed": the grading seed} as JSON.
+"""Runs a notebook in sandboxed kernels, as autograde's SandboxedExecute starts them, for two
+students one after the other in this one process (the second gets a kernel the pool started
+ahead), and prints [{"outputs": [each cell's outputs], "seed": the grading seed}, ...] as JSON.
 
     python tests/sandbox_probe.py NOTEBOOK FOLDER
 
@@ -18,11 +19,14 @@ import sandbox  # noqa: E402
 
 
 def main(notebook, folder):
-    notebook = nbformat.read(notebook, as_version=4)
-    resources = {"metadata": {"path": folder}, "nbgrader": {"student": "sonda"}}
-    notebook, resources = sandbox.SandboxedExecute(timeout=60).preprocess(notebook, resources)
-    print(json.dumps({"outputs": [cell.outputs for cell in notebook.cells],
-                      "seed": resources["calificacion"]["semilla"]}))
+    executor = sandbox.SandboxedExecute(timeout=60)
+    seen = []
+    for student in ("sonda", "sonda_2"):
+        resources = {"metadata": {"path": folder}, "nbgrader": {"student": student}}
+        graded, resources = executor.preprocess(nbformat.read(notebook, as_version=4), resources)
+        seen.append({"outputs": [cell.outputs for cell in graded.cells],
+                     "seed": resources["calificacion"]["semilla"]})
+    print(json.dumps(seen))
 
 
 if __name__ == "__main__":

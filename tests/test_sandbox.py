@@ -26,6 +26,8 @@ def probe(action):
         return repr(action())
     except Exception as error:
         return type(error).__name__
+# What an earlier kernel would have left, were kernels ever shared.
+traces = [path for path in ("/tmp/huella", "borrador.txt") if os.path.exists(path)]
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 seen = {
     "uid": os.getuid(),
@@ -41,7 +43,7 @@ seen = {
     "observer": probe(lambda: open("/calificacion/observador.py").read(1)),
     "write_observer": probe(lambda: open("/calificacion/observador.py", "a").write("x")),
     "write_python": probe(lambda: open(os.path.join(os.__file__ + ".x"), "w")),
-    "write_own_folder": probe(lambda: open("borrador.txt", "w").write("x")),
+    "write_own_folder": probe(lambda: open("borrador.txt", "a").write("x")),
     "internet": probe(lambda: socket.create_connection(("1.1.1.1", 80), timeout=3)),
     "loopback": probe(lambda: socket.create_connection(("127.0.0.1", 22), timeout=3)),
     "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
@@ -49,7 +51,10 @@ seen = {
         resource.RLIMIT_NPROC, resource.RLIMIT_AS, resource.RLIMIT_FSIZE)],
     "seed": os.environ.get("CALIFICACION_SEMILLA"),
     "observer_loaded": "_observador" in globals(),
+    "namespaces": [os.readlink(f"/proc/self/ns/{kind}") for kind in ("pid", "mnt", "net")],
+    "traces_found": traces,
 }
+open("/tmp/huella", "w").write("x")
 stray = subprocess.Popen(["sleep", "60"])
 print(json.dumps(seen))
 """
@@ -111,11 +116,15 @@ def probes(tmp_path_factory):
     seen = {}
     for mode, (stdout, stderr) in results.items():
         assert processes[mode].returncode == 0, stderr[-3000:]
-        report = json.loads(stdout.strip().splitlines()[-1])
-        first, second = ([output for output in outputs if output["output_type"] == "stream"][-1]
-                         for outputs in report["outputs"])
-        seen[mode] = {**json.loads(first["text"]), **json.loads(second["text"]), "mode": mode,
-                      "grading seed": report["seed"], "folder": folders[mode] / "tarea"}
+        students = []
+        for report in json.loads(stdout.strip().splitlines()[-1]):
+            first, second = ([output for output in outputs
+                              if output["output_type"] == "stream"][-1]
+                             for outputs in report["outputs"])
+            students.append({**json.loads(first["text"]), **json.loads(second["text"]),
+                             "mode": mode, "grading seed": report["seed"],
+                             "folder": folders[mode] / "tarea"})
+        seen[mode] = {**students[0], "next student": students[1]}
     return seen
 
 
@@ -207,6 +216,19 @@ def test_the_kernel_sees_only_its_own_processes(seen_from_inside):
 
 def test_the_kernel_gets_the_grading_seed_the_checker_uses(seen_from_inside):
     assert seen_from_inside["seed"] == str(seen_from_inside["grading seed"])
+
+
+def test_a_kernel_started_ahead_serves_one_student_and_finds_no_trace_of_the_last(
+        seen_from_inside):
+    first, second = seen_from_inside, seen_from_inside["next student"]
+    assert first["traces_found"] == [] and second["traces_found"] == [], (
+        "each kernel should start in a sandbox of its own, with an empty /tmp and a fresh copy "
+        f"of its folder; found {first['traces_found']} then {second['traces_found']}")
+    assert set(first["namespaces"]).isdisjoint(second["namespaces"]), (
+        f"two students shared a namespace: {first['namespaces']} / {second['namespaces']}")
+    assert first["grading seed"] != second["grading seed"]
+    assert second["seed"] == str(second["grading seed"])
+    assert second["observer_loaded"] and second["processes"] == [1, 2]
 
 
 def test_no_submission_changed_a_course_file(grading_run):
