@@ -3,13 +3,15 @@
     make bench                     # or: python bench/run.py [--runs N] [--class-size N]
 
 Writes bench/out/results.json and bench/out/results.md (a table with the date and the machine).
-Every time is the median of --runs runs (3 by default), but a class is graded once with one
-worker and once with two (--class-runs); the targets are ratios, so they mean the same on any
-machine.
+Every time is the median of --runs runs (3 by default), but each class is graded once: with two
+workers and each kernel started on demand (as before issue 17), with two workers and the next
+kernel started ahead (the default), with one worker, and with plain serial `nbgrader autograde`
+in one process. The targets are ratios, so they mean the same on any machine.
 """
 import argparse
 import datetime
 import json
+import math
 import os
 import pathlib
 import platform
@@ -119,101 +121,146 @@ def class_submissions(size):
     return {f"estudiante_{k:03d}": course.filled(variants[k % len(variants)]) for k in range(size)}
 
 
-BASELINE = "73404a1"  # the last commit before the sandbox and the out-of-kernel verdicts
-DOORS_BASELINE = "836713e"  # the last commit before the sandbox's doors were closed (issue 16)
-
-
-def course_at(commit, folder):
-    """The course files (config, grader, master) of an earlier commit, in `folder`."""
-    folder.mkdir()
-    names = subprocess.run(["git", "ls-tree", "--name-only", commit], cwd=ROOT, check=True,
-                           capture_output=True, text=True).stdout.split()
-    wanted = [name for name in ("nbgrader_config.py", "grading", "source", "student_kernel")
-              if name in names]
-    archive = subprocess.run(["git", "archive", commit, *wanted],
-                             cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
-
-
-def course_with_one_submission(folder, origin=ROOT):
-    demo = course.new_course(folder, origin)
+def course_with_one_submission(folder):
+    demo = course.new_course(folder)
     course.release(demo)
     course.submit("ana_completa", course.filled(answers.ALTERNATIVE, demo), demo)
     return demo
 
 
-def autograde_one(folder, env):
+def autograde_one(folder, *options):
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", course.ASSIGNMENT,
-                    "--student=ana_completa", "--force"], cwd=folder, env=env, check=True,
-                   capture_output=True)
+                    "--student=ana_completa", "--force", *options], cwd=folder,
+                   env=course.environment(), check=True, capture_output=True)
 
 
-def autograde_one_before_and_after(runs):
-    """Median seconds of `nbgrader autograde` of one complete submission with this course,
-    with the BASELINE commit's (hidden tests in the kernel, no sandbox) and with the
-    DOORS_BASELINE commit's (the sandbox before its doors were closed), alternating."""
-    now_env = course.environment()
-    before_env = {k: v for k, v in now_env.items() if k not in ("PYTHONPATH", "IPYTHONDIR")}
+NO_PRESTART = "--SandboxedExecute.prestart=False"
+
+
+def autograde_one_with_and_without_prestart(runs):
+    """Median seconds of `nbgrader autograde` of one complete submission, with the next
+    kernel started ahead (the default: for one student it is started and thrown away) and
+    without, alternating."""
     with tempfile.TemporaryDirectory() as scratch:
-        scratch = pathlib.Path(scratch)
-        courses = [
-            ("now", course_with_one_submission(scratch / "now"), now_env),
-            ("before", course_with_one_submission(
-                scratch / "before", course_at(BASELINE, scratch / "baseline")), before_env),
-            ("doors", course_with_one_submission(
-                scratch / "doors", course_at(DOORS_BASELINE, scratch / "doors_baseline")),
-             now_env)]
-        times = {name: [] for name, _, _ in courses}
+        folder = course_with_one_submission(pathlib.Path(scratch) / "uno")
+        times = {"with": [], "without": []}
         for _ in range(runs):
-            for name, folder, env in courses:
+            for name, options in (("with", ()), ("without", (NO_PRESTART,))):
                 start = time.perf_counter()
-                autograde_one(folder, env)
+                autograde_one(folder, *options)
                 times[name].append(time.perf_counter() - start)
-    return tuple(statistics.median(times[name]) for name, _, _ in courses)
+    return statistics.median(times["with"]), statistics.median(times["without"])
 
 
-def grade_class(size, workers):
-    """(wall seconds, {student: Outcome}) of a released class of `size` graded on a local Dask
-    cluster of `workers` single-threaded workers (cluster start included, release not)."""
+def busy_cores(action):
+    """(what `action` returns, the mean number of busy cores while it ran): /proc/stat."""
+    def jiffies():
+        fields = [int(value) for value in pathlib.Path("/proc/stat").read_text().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+    total, idle = jiffies()
+    result = action()
+    total_after, idle_after = jiffies()
+    cores = os.cpu_count()
+    return result, cores * (1 - (idle_after - idle) / max(1, total_after - total))
+
+
+def grade_class(size, workers, settings=None):
+    """(wall seconds, {student: Outcome}, mean busy cores) of a released class of `size`
+    graded on a local Dask cluster of `workers` single-threaded workers (cluster start
+    included, release not)."""
     with tempfile.TemporaryDirectory() as folder:
         graded = course.course_with(class_submissions(size), pathlib.Path(folder))
-        start = time.perf_counter()
-        outcomes, _ = course.autograde_class(graded, workers=workers, progress=False)
-        return time.perf_counter() - start, outcomes
+
+        def grade():
+            start = time.perf_counter()
+            outcomes, _ = course.autograde_class(graded, workers=workers, settings=settings,
+                                                 progress=False)
+            return time.perf_counter() - start, outcomes
+        (wall, outcomes), cores = busy_cores(grade)
+        return wall, outcomes, cores
 
 
-def warm_seconds(outcomes):
-    """Seconds per student in a warm worker: every student but each worker's first (which
-    also pays for installing the course and importing TensorFlow in the worker)."""
+def serial_class(size):
+    """(wall seconds, mean busy cores) of plain `nbgrader autograde` of the same class, in one
+    process, with this course's configuration."""
+    with tempfile.TemporaryDirectory() as folder:
+        graded = course.course_with(class_submissions(size), pathlib.Path(folder))
+
+        def grade():
+            start = time.perf_counter()
+            course.autograde(graded)
+            return time.perf_counter() - start
+        return busy_cores(grade)
+
+
+def warm(outcomes):
+    """The students graded in a warm worker: all but each worker's first (which also pays for
+    installing the course, importing TensorFlow in the worker and starting its first kernel)."""
     firsts = {}
     for outcome in sorted(outcomes.values(), key=lambda o: o.started):
         firsts.setdefault(outcome.worker, outcome.student)
-    return [o.seconds for o in outcomes.values() if o.student not in firsts.values()]
+    return [o for o in outcomes.values() if o.student not in firsts.values()]
+
+
+# One student's grading in a warm worker, term by term (grading/dask_grading.py, timings_in).
+# The floor: what the student's notebook and the checks need. The rest is overhead.
+BREAKDOWN = [
+    ("sandbox", "sandbox: a kernel taken, the student's files copied in", "overhead"),
+    ("kernel_start", "kernel start and imports, waited for by this student", "overhead"),
+    ("kernel_start_ahead", "(kernel start and imports in all, ahead or not)", None),
+    ("cells_notebook", "the notebook's own cells (imports, data, solutions, showcase)", "floor"),
+    ("visible_tests", "test cells, visible part", "floor"),
+    ("observations", "test cells, hidden part: the observations (kernel's clock)", "floor"),
+    ("verdicts", "verdicts in the worker (references, checks)", "floor"),
+    ("kernel_end", "kernel stopped, sandbox removed", "overhead"),
+    ("nbgrader", "nbgrader's own work (copies, validation, gradebook)", "overhead"),
+    ("task", "the task's own work (private course, results as data)", "overhead"),
+]
+
+
+def breakdown(outcomes):
+    """{term: median seconds} over the warm students, with the total."""
+    rows = []
+    for outcome in warm(outcomes):
+        timings = dict(outcome.timings)
+        timings["visible_tests"] = timings.get("cells_tests", 0) - timings.get("observations", 0)
+        timings["total"] = outcome.seconds
+        rows.append(timings)
+    return {name: statistics.median(row.get(name, 0) for row in rows)
+            for name in [term for term, _, _ in BREAKDOWN] + ["total"]}
+
+
+CLASSES = {  # name: (workers, settings)
+    "before": (2, {"SandboxedExecute": {"prestart": False}}),  # each kernel started on demand
+    "after": (2, None),  # the next kernel started ahead (the default)
+    "one_worker": (1, None),
+}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--class-size", type=int, default=30)
-    parser.add_argument("--class-runs", type=int, default=1)
     args = parser.parse_args()
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                           f"{platform.release()}, Python {platform.python_version()}",
-               "runs": args.runs}
+               "runs": args.runs, "class_size": args.class_size}
 
     results["import_tensorflow_s"] = median_seconds(bare_import, args.runs)
     results["kernel_start_and_import_s"] = median_seconds(kernel_and_import, args.runs)
+    (results["autograde_one_s"],
+     results["autograde_one_without_prestart_s"]) = autograde_one_with_and_without_prestart(
+        args.runs)
 
-    (results["autograde_one_submission_s"], results["autograde_one_before_sandbox_s"],
-     results["autograde_one_before_doors_s"]) = autograde_one_before_and_after(args.runs)
-    results["class_size"] = args.class_size
-    for workers in (1, 2):
-        runs = [grade_class(args.class_size, workers) for _ in range(args.class_runs)]
-        results[f"class_wall_{workers}_workers_s"] = statistics.median(wall for wall, _ in runs)
-        results[f"warm_worker_per_student_{workers}_workers_s"] = statistics.median(
-            seconds for _, outcomes in runs for seconds in warm_seconds(outcomes))
+    for name, (workers, settings) in CLASSES.items():
+        wall, outcomes, cores = grade_class(args.class_size, workers, settings)
+        results[f"class_{name}"] = {
+            "workers": workers, "wall_s": wall, "busy_cores": cores,
+            "scores": {o.student: o.score for o in outcomes.values()},
+            "warm_per_student_s": statistics.median(o.seconds for o in warm(outcomes)),
+            "breakdown_s": breakdown(outcomes)}
+    results["serial_wall_s"], results["serial_busy_cores"] = serial_class(args.class_size)
 
     full_runs = []
     for _ in range(args.runs):
@@ -228,21 +275,28 @@ def main():
     eager, compiled = epoch_times(args.runs)
     results["epoch_eager_s"], results["epoch_tf_function_s"] = eager, compiled
 
+    before, after, alone = (results[f"class_{name}"] for name in CLASSES)
     vae = next(v for k, v in errors.items() if k.startswith("VAE"))
     pca = next(v for k, v in errors.items() if k.startswith("PCA"))
-    per_100 = results["class_wall_2_workers_s"] / args.class_size * 100
+    per_student = after["wall_s"] / args.class_size  # of the whole class, 2 workers
+    results["projection"] = {
+        "minutes_for_100_on_one_machine": round(per_student * 100 / 60, 1),
+        "minutes_for_2000_on_one_machine": round(per_student * 2000 / 60),
+        "machines_for_2000_in_15_minutes": math.ceil(per_student * 2000 / (15 * 60))}
     results["targets"] = {
-        "warm worker, seconds per student / import_tensorflow <= 2.2": round(
-            results["warm_worker_per_student_1_workers_s"] / results["import_tensorflow_s"], 2),
+        "warm worker, seconds per student / import_tensorflow <= 1.0 (2 workers)": round(
+            after["warm_per_student_s"] / results["import_tensorflow_s"], 2),
+        "the same, 1 worker": round(
+            alone["warm_per_student_s"] / results["import_tensorflow_s"], 2),
+        f"serial nbgrader autograde of {args.class_size} / make autograde (2 workers) >= 4": round(
+            results["serial_wall_s"] / after["wall_s"], 2),
         "parallel efficiency at 2 workers on 2 cores (wall 1 / (2 x wall 2)) >= 0.9": round(
-            results["class_wall_1_workers_s"] / (2 * results["class_wall_2_workers_s"]), 2),
-        "autograde_one / import_tensorflow (one `nbgrader autograde` process) <= 2.5": round(
-            results["autograde_one_submission_s"] / results["import_tensorflow_s"], 2),
-        f"autograde_one, sandboxed / before the sandbox ({BASELINE}) <= 1.15": round(
-            results["autograde_one_submission_s"] / results["autograde_one_before_sandbox_s"], 2),
-        f"autograde_one, doors closed / before ({DOORS_BASELINE}) <= 1.05": round(
-            results["autograde_one_submission_s"] / results["autograde_one_before_doors_s"], 2),
-        "class of 100 on 2 workers, projected minutes <= 15": round(per_100 / 60, 1),
+            alone["wall_s"] / (2 * after["wall_s"]), 2),
+        "busy cores while 2 workers grade (of 2)": round(after["busy_cores"], 2),
+        "class wall, kernels started ahead / on demand (2 workers)": round(
+            after["wall_s"] / before["wall_s"], 2),
+        "class of 100 on one 2-core machine, projected minutes <= 15": results["projection"][
+            "minutes_for_100_on_one_machine"],
         "master full run seconds <= 90": round(results["master_full_run_s"], 1),
         "VAE MSE / PCA MSE <= 0.85": round(vae / pca, 3),
         "tf.function speed-up (eager / compiled)": round(eager / compiled, 2),
@@ -254,32 +308,48 @@ def main():
 
 
 def markdown(results):
+    size = results["class_size"]
+    before, after, alone = (results[f"class_{name}"] for name in CLASSES)
     rows = [
         ("`python -c 'import tensorflow'`", f"{results['import_tensorflow_s']:.1f} s"),
-        ("kernel start + TensorFlow import (nbclient)", f"{results['kernel_start_and_import_s']:.1f} s"),
-        ("`nbgrader autograde` of one complete submission (sandboxed, verdicts outside)",
-         f"{results['autograde_one_submission_s']:.1f} s"),
-        (f"the same before the sandbox (commit {BASELINE}: hidden tests in the kernel)",
-         f"{results['autograde_one_before_sandbox_s']:.1f} s"),
-        (f"the same before the sandbox's doors were closed (commit {DOORS_BASELINE})",
-         f"{results['autograde_one_before_doors_s']:.1f} s"),
-        ("one student in a warm Dask worker (median; 1 worker / 2 workers)",
-         f"{results['warm_worker_per_student_1_workers_s']:.1f} s / "
-         f"{results['warm_worker_per_student_2_workers_s']:.1f} s"),
-        (f"a class of {results['class_size']} on a local Dask cluster, 1 worker (wall)",
-         f"{results['class_wall_1_workers_s']:.0f} s"),
-        (f"a class of {results['class_size']} on a local Dask cluster, 2 workers (wall)",
-         f"{results['class_wall_2_workers_s']:.0f} s"),
+        ("kernel start + TensorFlow import (nbclient)",
+         f"{results['kernel_start_and_import_s']:.1f} s"),
+        ("`nbgrader autograde` of one complete submission (next kernel started ahead / not)",
+         f"{results['autograde_one_s']:.1f} s / "
+         f"{results['autograde_one_without_prestart_s']:.1f} s"),
+        ("one student in a warm Dask worker, median (2 workers: kernels on demand / ahead; "
+         "1 worker: ahead)", f"{before['warm_per_student_s']:.1f} s / "
+         f"{after['warm_per_student_s']:.1f} s / {alone['warm_per_student_s']:.1f} s"),
+        (f"a class of {size}, `make autograde`, 2 workers, kernels on demand (wall; busy cores)",
+         f"{before['wall_s']:.0f} s; {before['busy_cores']:.2f}"),
+        (f"a class of {size}, `make autograde`, 2 workers, kernels ahead (wall; busy cores)",
+         f"{after['wall_s']:.0f} s; {after['busy_cores']:.2f}"),
+        (f"a class of {size}, `make autograde`, 1 worker, kernels ahead (wall; busy cores)",
+         f"{alone['wall_s']:.0f} s; {alone['busy_cores']:.2f}"),
+        (f"a class of {size}, plain serial `nbgrader autograde` in one process (wall; busy cores)",
+         f"{results['serial_wall_s']:.0f} s; {results['serial_busy_cores']:.2f}"),
         ("master notebook, full run (default settings)", f"{results['master_full_run_s']:.0f} s"),
         ("one training epoch (batches of 8), eager", f"{results['epoch_eager_s']:.2f} s"),
-        ("one training epoch (batches of 8), `tf.function` step", f"{results['epoch_tf_function_s']:.2f} s"),
+        ("one training epoch (batches of 8), `tf.function` step",
+         f"{results['epoch_tf_function_s']:.2f} s"),
     ] + [(f"held-out pixel MSE, {name}", f"{value:.4f}")
          for name, value in results["held_out_mse"].items()]
-    lines = [f"Measured {results['date']} on {results['machine']}; medians of {results['runs']} runs.",
-             "", "| what | value |", "|---|---|"]
+    lines = [f"Measured {results['date']} on {results['machine']}; medians of {results['runs']} "
+             "runs (each class graded once).", "", "| what | value |", "|---|---|"]
     lines += [f"| {what} | {value} |" for what, value in rows]
+    lines += ["", "One student in a warm worker, 2 workers, median seconds of each term over the "
+              "warm students (a median total is not the sum of the medians):", "",
+              "| term | floor or overhead | kernels on demand | kernels ahead |", "|---|---|---|---|"]
+    for term, meaning, kind in BREAKDOWN + [("total", "total", "")]:
+        lines.append(f"| {meaning} | {kind or ''} | {before['breakdown_s'][term]:.2f} | "
+                     f"{after['breakdown_s'][term]:.2f} |")
     lines += ["", "| target | measured |", "|---|---|"]
     lines += [f"| {target} | {value} |" for target, value in results["targets"].items()]
+    projection = results["projection"]
+    lines += ["", f"Projected from the 2-worker class: 100 students in "
+              f"{projection['minutes_for_100_on_one_machine']} min on one 2-core machine, 2,000 "
+              f"in {projection['minutes_for_2000_on_one_machine']} min, or 15 min on "
+              f"{projection['machines_for_2000_in_15_minutes']} such machines."]
     return "\n".join(lines) + "\n"
 
 

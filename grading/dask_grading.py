@@ -25,8 +25,10 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import json
 import os
 import pathlib
+import re
 import shutil
 import sys
 import tempfile
@@ -194,11 +196,18 @@ class CourseOnWorker(WorkerPlugin):
             self.sandbox_problem = sandbox.sandbox_problem()
             if self.sandbox_problem:
                 return  # grade_class stops before grading anyone
+        sandbox.kernel_pool().more_may_come = True  # students come one task at a time
         import_tensorflow_quietly()  # the grader's verdicts use it
         outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
         if not outcome["success"]:
             raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
                                       f"{failure_of(outcome)}")
+
+    def teardown(self, worker):
+        """The kernel the worker started ahead for its next student ends with the course."""
+        sandbox = sys.modules.get("sandbox")
+        if sandbox is not None:
+            sandbox.kernel_pool().close()
 
 
 def incidents_in(log):
@@ -247,15 +256,38 @@ def grade_student(student, submission, digest):
         write_folder(submission, root / "submitted" / student)
         with warnings.catch_warnings():  # (see `record`)
             warnings.simplefilter("ignore", SAWarning)
+            autograde_started = time.time()
             outcome = run_nbgrader(Autograde, root, copy.deepcopy(course.config), student)
         if not outcome["success"]:
             raise InfrastructureError(f"nbgrader autograde of {student} did not finish on "
                                       f"{worker.address}:\n{failure_of(outcome)}")
         log = outcome.get("log", "")
-        return {"student": student, "autograded": folder_as_data(root / "autograded" / student),
-                "gradebook": gradebook_entries(root, student), "log": log,
-                "incidents": incidents_in(log), "worker": worker.address,
-                "started": started, "seconds": time.time() - started}
+        graded = time.time()
+        result = {"student": student, "autograded": folder_as_data(root / "autograded" / student),
+                  "gradebook": gradebook_entries(root, student), "log": log,
+                  "incidents": incidents_in(log), "worker": worker.address,
+                  "started": started, "seconds": time.time() - started}
+    result["timings"] = timings_in(log, student, autograde=autograde_started, graded=graded,
+                                   started=started, ended=time.time())
+    return result
+
+
+# The sandbox's and the verdicts' own measures (grading/sandbox.py, course_preprocessors.py),
+# which `nbgrader autograde` runs; the rest of its time is nbgrader's own work.
+INSIDE_AUTOGRADE = ("sandbox", "kernel_start", "cells_notebook", "cells_tests", "kernel_end",
+                    "verdicts")
+
+
+def timings_in(log, student, autograde, graded, started, ended):
+    """Where one student's seconds went in the worker: the terms the grading log reports
+    ("Seconds grading <student>: {...}"), nbgrader's own work around them, and the task's
+    own work (the private course, the results as data)."""
+    match = re.search(rf"Seconds grading {re.escape(student)}: (\{{.*\}})", log)
+    timings = json.loads(match.group(1)) if match else {}
+    inside = sum(timings.get(name, 0) for name in INSIDE_AUTOGRADE)
+    timings["nbgrader"] = max(0.0, graded - autograde - inside)
+    timings["task"] = (autograde - started) + (ended - graded)
+    return timings
 
 
 def record(course, result):
@@ -299,6 +331,7 @@ class Outcome:
     worker: str = ""
     notes: list = dataclasses.field(default_factory=list)
     log: str = ""
+    timings: dict = dataclasses.field(default_factory=dict)  # {term: seconds} (timings_in)
 
 
 def course_security(folder):
@@ -420,7 +453,7 @@ def grade_class(course, client, settings=None, progress=None):
             outcomes[student] = Outcome(student, total_score(result), result["seconds"],
                                         result["started"], result["worker"],
                                         outcomes[student].notes + list(result["incidents"]),
-                                        result["log"])
+                                        result["log"], result["timings"])
         else:
             failed += 1
             error = future.exception()

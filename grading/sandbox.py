@@ -33,6 +33,7 @@ without the sandbox; every student's log line then says so.
 import atexit
 import contextlib
 import functools
+import glob
 import os
 import pathlib
 import secrets
@@ -57,7 +58,7 @@ from nbclient.util import ensure_async
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Any, Bool, Integer, default
-from traitlets.config import Configurable
+from traitlets.config import Application, Configurable
 
 import kernel_messages
 import submission_files
@@ -478,6 +479,9 @@ class KernelPool:
     ends a sandbox when the thread that started it ends."""
 
     def __init__(self):
+        # A Dask worker sets this: another student may come at any time. Otherwise a spare is
+        # started only for a notebook this process has still to grade (more_to_grade).
+        self.more_may_come = False
         self.launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-pool")
         self.spare = None  # (kind, future of a started KernelSandbox)
         self.lock = threading.Lock()
@@ -521,6 +525,20 @@ class KernelPool:
         if spare is not None:
             with contextlib.suppress(Exception):
                 spare[1].result().close()
+
+
+def more_to_grade(student):
+    """Whether this `nbgrader autograde` grades a student after `student`: nbgrader grades the
+    folders of submitted/ that match its student and assignment, in sorted order. True where
+    this process is not nbgrader's command (a guess: a spare too many is only thrown away)."""
+    app = Application.instance() if Application.initialized() else None
+    coursedir = getattr(app, "coursedir", None)
+    if coursedir is None:
+        return True
+    pattern = coursedir.format_path(coursedir.submitted_directory, coursedir.student_id,
+                                    coursedir.assignment_id)
+    students = [pathlib.Path(folder).parent.name for folder in sorted(glob.glob(pattern))]
+    return student not in students or students.index(student) < len(students) - 1
 
 
 @functools.lru_cache(maxsize=None)
@@ -596,6 +614,8 @@ class SandboxedExecute(Sandbox, Execute):
         # The hidden tests' inputs: the seed this kernel was started with.
         resources["calificacion"]["semilla"] = self._sandbox.seed
         self._timings["sandbox"] = time.monotonic() - clock
+        # How long before this student's turn the kernel was started (0: started for them).
+        self._timings["started_ahead"] = max(0.0, clock - self._sandbox.started)
         self._budget = kernel_messages.OutputBudget()
         for path, why in self._sandbox.left_out:
             self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
@@ -658,7 +678,7 @@ class SandboxedExecute(Sandbox, Execute):
         # What the kernel's start cost in all, ahead of this student's turn or not.
         self._timings["kernel_start_ahead"] = now - self._sandbox.started
         self._sandbox.find_kernel()
-        if self.prestart:
+        if self.prestart and (kernel_pool().more_may_come or more_to_grade(self._student)):
             kernel_pool().prepare(self._kind)
         return kc
 

@@ -164,6 +164,29 @@ def test_local_cluster_grades_every_student_of_the_session_once(grading_run):
     assert gradebook_students(graded) == sorted(expected)
 
 
+def test_every_student_but_each_workers_first_gets_a_kernel_started_before_their_turn(
+        grading_run):
+    graded = sorted((o for o in grading_run["outcomes"].values() if o.score is not None),
+                    key=lambda outcome: outcome.started)
+    firsts = {}
+    for outcome in graded:
+        firsts.setdefault(outcome.worker, outcome.student)
+    waited = [o.student for o in graded
+              if o.student not in firsts.values() and not o.timings.get("started_ahead")]
+    assert waited == [], (f"each worker should start its next student's kernel while it grades "
+                          f"the current one; these students' kernels were started on demand: "
+                          f"{waited}")
+
+
+def test_each_graded_student_says_where_its_seconds_went(grading_run):
+    terms = {"sandbox", "kernel_start", "cells_notebook", "cells_tests", "observations",
+             "verdicts", "kernel_end", "nbgrader", "task"}
+    for outcome in grading_run["outcomes"].values():
+        if outcome.score is not None:
+            missing = terms - set(outcome.timings)
+            assert not missing, f"{outcome.student}: no {sorted(missing)} in {outcome.timings}"
+
+
 def test_a_class_on_a_scheduler_and_two_worker_processes_gets_the_expected_grades(
         class_on_two_workers):
     outcomes = class_on_two_workers["outcomes"]
