@@ -25,10 +25,8 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
-import json
 import os
 import pathlib
-import re
 import shutil
 import sys
 import tempfile
@@ -267,7 +265,7 @@ def grade_student(student, submission, digest):
                   "gradebook": gradebook_entries(root, student), "log": log,
                   "incidents": incidents_in(log), "worker": worker.address,
                   "started": started, "seconds": time.time() - started}
-    result["timings"] = timings_in(log, student, autograde=autograde_started, graded=graded,
+    result["timings"] = timings_of(student, autograde=autograde_started, graded=graded,
                                    started=started, ended=time.time())
     return result
 
@@ -278,12 +276,11 @@ INSIDE_AUTOGRADE = ("sandbox", "kernel_start", "cells_notebook", "cells_tests", 
                     "verdicts")
 
 
-def timings_in(log, student, autograde, graded, started, ended):
-    """Where one student's seconds went in the worker: the terms the grading log reports
-    ("Seconds grading <student>: {...}"), nbgrader's own work around them, and the task's
+def timings_of(student, autograde, graded, started, ended):
+    """Where one student's seconds went in the worker: the terms the sandbox and the verdicts
+    measured (course_preprocessors.TIMINGS), nbgrader's own work around them, and the task's
     own work (the private course, the results as data)."""
-    match = re.search(rf"Seconds grading {re.escape(student)}: (\{{.*\}})", log)
-    timings = json.loads(match.group(1)) if match else {}
+    timings = sys.modules["course_preprocessors"].TIMINGS.pop(student, {})
     inside = sum(timings.get(name, 0) for name in INSIDE_AUTOGRADE)
     timings["nbgrader"] = max(0.0, graded - autograde - inside)
     timings["task"] = (autograde - started) + (ended - graded)

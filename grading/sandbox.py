@@ -70,6 +70,10 @@ INSIDE_HOME = "/home/estudiante"
 # size, no core dumps.
 LIMITS = ["--nproc=512", f"--as={8 << 30}", f"--fsize={1 << 30}", "--core=0"]
 MAX_PROCESSES = 32  # more in one sandbox is a fork bomb (KernelSandbox.watch)
+# Kernels run at nice 10. As root, a kernel started ahead runs at nice 19 until its student's
+# turn: it takes the cores that the kernels being graded leave idle, not their share.
+KERNEL_NICENESS = 10
+AHEAD_NICENESS = 19
 # For the sandbox as a whole, where the grader may make cgroups (as root).
 SANDBOX_MEMORY = 4 << 30
 SANDBOX_PROCESSES = 512
@@ -248,8 +252,9 @@ class KernelSandbox:
         self.stopped = threading.Event()
         self.bombs = 0
         self.started = None  # time.monotonic() at launch
+        self.niceness = KERNEL_NICENESS
 
-    def start(self, kernel_name):
+    def start(self, kernel_name, ahead=False):
         """Launches the kernel (jupyter_client's launcher, as its provisioner would) on IPC
         sockets in the runtime folder; it loads the observer and the libraries of the
         notebook (student_kernel/ipython/.../startup) while no student is known."""
@@ -257,6 +262,8 @@ class KernelSandbox:
         write_connection_file(str(self.connection_file), transport="ipc",
                               ip=str(self.runtime / "ipc"), key=uuid.uuid4().hex.encode())
         self.hand_over()
+        # (without root, nobody could raise its priority again at its turn)
+        self.niceness = AHEAD_NICENESS if ahead and not rootless() else KERNEL_NICENESS
         kernel_cmd = kernel_command(kernel_name, str(self.connection_file))
         self.started = time.monotonic()
         self.process = launch_kernel(self.command(kernel_cmd), env=self.environment(),
@@ -273,6 +280,10 @@ class KernelSandbox:
         in it is followed; submission_files) and the notebook's time limit from now on."""
         self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
         self.hand_over()
+        if self.enabled and self.niceness != KERNEL_NICENESS:
+            # Every thread of the sandbox's own user id (PRIO_USER: all of them at once).
+            os.setpriority(os.PRIO_USER, self.uid, KERNEL_NICENESS)
+            self.niceness = KERNEL_NICENESS
         self.time_limit = time_limit
         self.deadline = time.monotonic() + time_limit
 
@@ -333,7 +344,7 @@ class KernelSandbox:
         args += ["--chdir", self.inside_work(), "--clearenv"]
         for name, value in self.environment().items():
             args += ["--setenv", name, value]
-        args += ["--", "nice", "-n", "10", "prlimit", *LIMITS, "--"]
+        args += ["--", "nice", "-n", str(self.niceness), "prlimit", *LIMITS, "--"]
         if not rootless():
             user = str(self.uid)
             args += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
@@ -487,11 +498,11 @@ class KernelPool:
         self.lock = threading.Lock()
         atexit.register(self.close)
 
-    def _launch(self, kind):
+    def _launch(self, kind, ahead):
         folder_name, kernel_name, enabled = kind
         sandbox = KernelSandbox(folder_name, enabled)
         try:
-            return sandbox.start(kernel_name)
+            return sandbox.start(kernel_name, ahead)
         except BaseException:
             sandbox.close()
             raise
@@ -511,13 +522,13 @@ class KernelPool:
                 return sandbox
             if sandbox is not None:
                 sandbox.close()
-        return self.launcher.submit(self._launch, kind).result()
+        return self.launcher.submit(self._launch, kind, False).result()
 
     def prepare(self, kind):
         """Starts the spare for the next student (at most one waits)."""
         with self.lock:
             if self.spare is None:
-                self.spare = (kind, self.launcher.submit(self._launch, kind))
+                self.spare = (kind, self.launcher.submit(self._launch, kind, True))
 
     def close(self):
         with self.lock:
