@@ -9,7 +9,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup sandbox-tools certificates grade test source release demo autograde bench screenshots
+.PHONY: setup sandbox-tools certificates grade test source release demo autograde similarity bench screenshots
 
 setup: $(VENV)/installed
 
@@ -37,6 +37,9 @@ source release demo: setup
 
 autograde: setup sandbox-tools  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tls://host:8786)
 	$(BIN)/python tools/course.py autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+
+similarity: setup  ## who copied from whom: submitted/ compared pairwise -> reports/similitud.{html,png}
+	$(BIN)/python tools/course.py similarity
 
 certificates: setup  ## tls/: a course CA and certificates for the Dask cluster (TLS)
 	$(BIN)/python tools/course.py certificates

@@ -6,6 +6,7 @@ answers written differently (other APIs, closed-form KL, eager training, ...); `
 condition each. A wrong answer is written as an edit of the master solution where that keeps it
 readable: `Wrong(part, name, old, new)` replaces `old` (which must occur) by `new`.
 """
+import ast
 import dataclasses
 import pathlib
 import re
@@ -190,3 +191,43 @@ PARTLY_WRONG = ("last layer on the third Conv2DTranspose (the statement's versio
 
 def wrong(name):
     return next(answer for answer in WRONG if answer.name == name)
+
+
+class _Renamer(ast.NodeTransformer):
+    """Gives every name the code binds (arguments, variables, helper functions) a new one."""
+
+    def __init__(self, kept):
+        self.kept, self.names = kept, {}
+
+    def renamed(self, name):
+        if name in self.kept or name in self.names.values():
+            return name
+        return self.names.setdefault(name, f"q{len(self.names)}_{name[::-1]}")
+
+    def visit_arg(self, node):
+        node.arg = self.renamed(node.arg)
+        return node
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store) or node.id in self.names:
+            node.id = self.renamed(node.id)
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.name = self.renamed(node.name)
+        self.generic_visit(node)
+        return node
+
+
+def disguised(answers_by_part):
+    """What a student who copied would hand in: every name the code binds changed (but the
+    functions the assignment asks for), comments dropped and the code laid out anew by
+    `ast.unparse`."""
+    disguised_answers = {}
+    for part, code in answers_by_part.items():
+        tree = ast.parse(code)
+        renamer = _Renamer(kept=set(PARTS))
+        for _ in range(2):  # the second pass renames the uses that came before the binding
+            renamer.visit(tree)
+        disguised_answers[part] = ast.unparse(tree)
+    return disguised_answers

@@ -269,6 +269,19 @@ def demo(course=ROOT):
     nbgrader("export", "--to", "grades.csv", course=course)
 
 
+REPORTS = ROOT / "reports"  # the instructor's: holds students' code (gitignored)
+
+
+def similarity_report(course=ROOT, folder=REPORTS, threshold=None):
+    """Compares the code of every student in submitted/ (grading/similarity.py); writes the
+    HTML report and the heat map into `folder`; returns the report."""
+    import similarity  # (copydetect: only for this command)
+
+    report = similarity.compare_class(course, threshold or similarity.THRESHOLD)
+    report.write(folder)
+    return report
+
+
 def require_sandbox(settings):
     """Stops, with one sentence and before touching a file, where the sandbox cannot run (and
     grading has not been told to go without it)."""
@@ -303,7 +316,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", nargs="?", default="all",
                         choices=["all", "source", "release", "demo", "autograde",
-                                 "certificates"])
+                                 "certificates", "similarity"])
     parser.add_argument("--scheduler", help="address of a running Dask scheduler "
                         "(tls://host:8786); default: a local cluster")
     parser.add_argument("--tls", type=pathlib.Path, default=TLS, help="the folder of the "
@@ -335,6 +348,10 @@ def main():
         demo()
     if args.command == "autograde":
         print(autograde_class(ROOT, args.scheduler, args.workers, settings, tls=args.tls)[1])
+    if args.command == "similarity":
+        report = similarity_report()
+        print(report.table())
+        print(f"wrote {REPORTS / 'similitud.html'} and {REPORTS / 'similitud.png'}")
     if args.command == "certificates":
         print(f"wrote the course CA and certificates in {make_certificates(args.tls)}")
 
