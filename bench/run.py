@@ -165,19 +165,19 @@ def busy_cores(action):
 
 
 def grade_class(size, workers, settings=None):
-    """(wall seconds, {student: Outcome}, mean busy cores) of a released class of `size`
-    graded on a local Dask cluster of `workers` single-threaded workers (cluster start
-    included, release not)."""
+    """(wall seconds, {student: Outcome}, mean busy cores, the report `make autograde` prints)
+    of a released class of `size` graded on a local Dask cluster of `workers` single-threaded
+    workers (cluster start included, release not)."""
     with tempfile.TemporaryDirectory() as folder:
         graded = course.course_with(class_submissions(size), pathlib.Path(folder))
 
         def grade():
             start = time.perf_counter()
-            outcomes, _ = course.autograde_class(graded, workers=workers, settings=settings,
-                                                 progress=False)
-            return time.perf_counter() - start, outcomes
-        (wall, outcomes), cores = busy_cores(grade)
-        return wall, outcomes, cores
+            outcomes, report = course.autograde_class(graded, workers=workers,
+                                                      settings=settings, progress=False)
+            return time.perf_counter() - start, outcomes, report
+        (wall, outcomes, report), cores = busy_cores(grade)
+        return wall, outcomes, cores, report
 
 
 def serial_class(size):
@@ -254,7 +254,9 @@ def main():
         args.runs)
 
     for name, (workers, settings) in CLASSES.items():
-        wall, outcomes, cores = grade_class(args.class_size, workers, settings)
+        wall, outcomes, cores, report = grade_class(args.class_size, workers, settings)
+        (OUT / f"report_{name}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (OUT / f"report_{name}.txt").write_text(report + "\n")
         results[f"class_{name}"] = {
             "workers": workers, "wall_s": wall, "busy_cores": cores,
             "scores": {o.student: o.score for o in outcomes.values()},
