@@ -75,3 +75,8 @@ c.HTMLExporter.template_name = "retroalimentacion"
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"clean_html": clean_html}
 c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]
+
+# `nbgrader export` writes nbgrader's grades.csv as before, or, with one option, the file that
+# Canvas or Moodle imports (grading/lms_export.py): --CourseExport.lms=canvas (or moodle), from
+# the roster that the LMS exports, in lms/ by default.
+c.ExportApp.plugin_class = "lms_export.CourseExport"
