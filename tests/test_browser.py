@@ -263,3 +263,19 @@ def test_a_feedback_page_runs_no_script_of_the_student_and_still_shows_their_out
     assert dialogs == [] and handlers == 0 and links == 0, (dialogs, handlers, links)
     assert figure >= 1, "the student's figure does not show"
     assert "texto del alumno" in text and "negrita del alumno" in text
+
+
+def test_the_similarity_report_shows_the_class_and_the_shared_code_side_by_side(browser,
+                                                                                tmp_path):
+    """`make similarity`'s page for the class with the planted copy (tests/test_similarity.py)."""
+    from test_similarity import planted_class
+
+    folder = planted_class(tmp_path / "clase")
+    course.similarity_report(folder, tmp_path / "reporte")
+    page = browser.new_page()
+    page.goto((tmp_path / "reporte" / "similitud.html").as_uri())
+    page.locator("mark").first.wait_for(timeout=30_000)
+    assert page.evaluate("document.images[0].naturalWidth") > 0, "the heat map did not load"
+    assert "ana_completa / copion" in page.locator("h2").first.inner_text()
+    assert page.evaluate("document.scripts.length") == 0
+    screenshot(page, "similitud.png")

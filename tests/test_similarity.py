@@ -35,9 +35,12 @@ def swapped(notebook, first, second):
 
 @pytest.fixture(scope="module")
 def class_folder(tmp_path_factory):
+    return planted_class(tmp_path_factory.mktemp("similitud"))
+
+
+def planted_class(folder):
     """A course folder with the master, the release and CLASS submitted, plus a notebook that
     is not JSON."""
-    folder = tmp_path_factory.mktemp("similitud")
     for name in ("source", "release"):
         shutil.copytree(course.ROOT / name, folder / name)
     for student, answers_by_part in CLASS.items():
