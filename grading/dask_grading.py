@@ -77,15 +77,32 @@ def folder_as_data(folder):
             if path.is_file() and "__pycache__" not in path.parts}
 
 
-def submission_limit(course, settings):
-    """SubmissionFiles.max_bytes of the course's configuration (with `settings` over it)."""
-    from submission_files import SubmissionFiles  # the client's side (tools/course.py)
+def course_config(course, settings=None):
+    """The course's nbgrader configuration (nbgrader_config.py, with `settings` over it)."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.merge(Config(settings or {}))
-    return SubmissionFiles(config=config).max_bytes
+    return config
+
+
+def submission_limit(course, settings):
+    """SubmissionFiles.max_bytes of the course's configuration."""
+    from submission_files import SubmissionFiles  # the client's side (tools/course.py)
+
+    return SubmissionFiles(config=course_config(course, settings)).max_bytes
+
+
+def gradebook_url(course, settings=None):
+    """The course's gradebook: CourseDirectory.db_url of its configuration (SQLite in the
+    course folder by default; PostgreSQL for several graders: README)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    config = course_config(course, settings)
+    if "db_url" in config.get("CourseDirectory", {}):
+        return config.CourseDirectory.db_url
+    return CourseDirectory(root=str(pathlib.Path(course).resolve())).db_url
 
 
 def submission_as_data(folder, max_bytes, notebooks):
@@ -132,8 +149,10 @@ def run_nbgrader(app_class, root, config, student="*"):
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
+    # The worker's private gradebook, whatever the course's own is (the client records).
     coursedir = CourseDirectory(config=config, root=str(root), assignment_id=ASSIGNMENT,
-                                student_id=student)
+                                student_id=student,
+                                db_url=f"sqlite:///{pathlib.Path(root) / 'gradebook.db'}")
     app = app_class(coursedir=coursedir, config=config)
     app.force = True
     if hasattr(app, "create_student"):
@@ -313,9 +332,9 @@ def record(course, result):
         gradebook.db.commit()
 
 
-def open_gradebook(course):
+def open_gradebook(course, settings=None):
     from nbgrader.api import Gradebook
-    return Gradebook(f"sqlite:///{pathlib.Path(course) / 'gradebook.db'}")
+    return Gradebook(gradebook_url(course, settings))
 
 
 @dataclasses.dataclass
