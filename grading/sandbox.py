@@ -560,7 +560,8 @@ def kernel_pool():
 
 @functools.lru_cache(maxsize=None)
 def start_loading_the_grader():
-    """The grader imports TensorFlow (about 4 s): load it while the first kernel starts."""
+    """The grader imports TensorFlow (about 4 s): load it while the first kernel starts (its
+    cells wait for it: SandboxedExecute.start_new_kernel_client)."""
     thread = threading.Thread(target=__import__, args=("calificador",), daemon=True)
     thread.start()
     return thread
@@ -684,6 +685,10 @@ class SandboxedExecute(Sandbox, Execute):
         """Once the kernel answers (a spare usually already does): the sandbox's watchdog
         starts, and the pool starts the next student's kernel."""
         kc = super().start_new_kernel_client()
+        # The grader's own TensorFlow import holds this process's interpreter for seconds at
+        # a time: done before the first cell, it cannot delay the kernel's messages past
+        # nbclient's IOPub timeout (4 s), which would fail a cell that did nothing wrong.
+        start_loading_the_grader().join()
         now = time.monotonic()
         self._timings["kernel_start"] = now - self._clock
         # What the kernel's start cost in all, ahead of this student's turn or not.
