@@ -50,7 +50,6 @@ from concurrent.futures import ThreadPoolExecutor
 import asyncio
 
 from jupyter_client.connect import write_connection_file
-from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.launcher import launch_kernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
