@@ -20,29 +20,33 @@ sandbox-tools:
 	  && echo "Installing Debian's bubblewrap (the students' kernels run inside it)" \
 	  && apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } || true
 
-$(VENV)/installed: requirements.txt
+# The pinned environment, then the course's own package (grading/, pyproject.toml), editable:
+# it is imported from this folder, so an edit takes effect without installing again (setuptools
+# warns about exactly that, which is the point: PYTHONWARNINGS quiets it).
+$(VENV)/installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 grade: setup sandbox-tools  ## master notebook -> release/ -> demo grading, feedback and grades.csv
-	$(BIN)/python tools/course.py all
+	$(BIN)/python -m grading.course all
 
 test: setup
 	$(BIN)/python -m pytest
 
 source release demo: setup
-	$(BIN)/python tools/course.py $@
+	$(BIN)/python -m grading.course $@
 
 autograde: setup sandbox-tools  ## a real class: submitted/ graded on Dask (a local cluster, or SCHEDULER=tls://host:8786)
-	$(BIN)/python tools/course.py autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m grading.course autograde $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 
 similarity: setup  ## who copied from whom: submitted/ compared pairwise -> reports/similitud.{html,png}
-	$(BIN)/python tools/course.py similarity
+	$(BIN)/python -m grading.course similarity
 
 certificates: setup  ## tls/: a course CA and certificates for the Dask cluster (TLS)
-	$(BIN)/python tools/course.py certificates
+	$(BIN)/python -m grading.course certificates
 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py

@@ -1,32 +1,25 @@
-"""nbgrader configuration of the course (run every nbgrader command from this folder)."""
+"""nbgrader configuration of the course (run every nbgrader command from this folder).
+
+The course's own parts are named by import strings, as nbgrader's are: they live in the
+package `grading` (pyproject.toml, installed by `make setup`), imported by nbgrader's own
+process and never by a student's kernel; student_kernel/ (the hidden cells' observer) is all a
+kernel gets, read-only.
+"""
 import os
-import sys
+
+from grading.submission_files import LEFT_OUT_FOLDER
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# grading/ (verdicts, references, sandbox) is imported by nbgrader's own process and never by a
-# student's kernel; student_kernel/ (the hidden cells' observer) is all a kernel gets, read-only.
-sys.path[:0] = [os.path.join(HERE, "grading"), os.path.join(HERE, "student_kernel")]
 # Fewer TensorFlow C++ log lines (the notebook hides its import messages itself).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from nbconvert.preprocessors import (  # noqa: E402
-    ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor)
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput, GetGrades,
-    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
-
-from course_preprocessors import (  # noqa: E402
-    DropDuplicateCellIds, ShortenTracebacks, SummarizeByPart, VerifyObservations, clean_html)
-from sandbox import RequireSandbox, SandboxedExecute  # noqa: E402
-from submission_files import LEFT_OUT_FOLDER  # noqa: E402
 
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "vae-olivetti"
 
-# Timestamped log lines: an instructor (and tools/course.py) can see how long each student took.
+# Timestamped log lines: an instructor (and grading/course.py) can see how long each student took.
 c.Application.log_format = "[%(name)s %(asctime)s %(levelname)s] %(message)s"
 c.Application.log_datefmt = "%H:%M:%S"
 
@@ -34,8 +27,8 @@ c.Application.log_datefmt = "%H:%M:%S"
 # files only, and autograde's hook moves anything else (links, FIFOs, devices, hard links to
 # files elsewhere; every extra file of a folder over the size limit) into LEFT_OUT_FOLDER,
 # which nbgrader then ignores, before nbgrader copies or reads the submission.
-c.ExchangeFactory.collect = "submission_files.SafeCollect"
-c.Autograde.pre_convert_hook = "submission_files.leave_out_unsafe_files"
+c.ExchangeFactory.collect = "grading.submission_files.SafeCollect"
+c.Autograde.pre_convert_hook = "grading.submission_files.leave_out_unsafe_files"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             LEFT_OUT_FOLDER]
 c.SubmissionFiles.max_bytes = 50_000_000
@@ -54,29 +47,36 @@ c.Execute.timeout = 30
 c.Execute.shutdown_kernel = "immediate"
 
 c.Autograde.sanitize_preprocessors = [
-    RequireSandbox, ClearOutput, DropDuplicateCellIds, OverwriteKernelspec, OverwriteCells,
-    CheckCellMetadata]
+    "grading.sandbox.RequireSandbox", "nbgrader.preprocessors.ClearOutput",
+    "grading.course_preprocessors.DropDuplicateCellIds",
+    "nbgrader.preprocessors.OverwriteKernelspec", "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata"]
 # nbgrader's own list, with Execute sandboxed (grading/sandbox.py) and the hidden checks decided
 # right after it, outside the kernel (VerifyObservations). Grading without the sandbox, where
 # bubblewrap cannot run: `nbgrader autograde vae_olivetti --Sandbox.isolate=False`.
 c.Autograde.autograde_preprocessors = [
-    SandboxedExecute, VerifyObservations, ShortenTracebacks, IgnorePattern,
-    ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    "grading.sandbox.SandboxedExecute", "grading.course_preprocessors.VerifyObservations",
+    "grading.course_preprocessors.ShortenTracebacks", "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata"]
 # No execution timestamps in the autograded notebooks: grading the same submission twice writes
 # the same bytes.
 c.Execute.record_timing = False
 
 c.GenerateFeedback.preprocessors = [
-    GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks, SummarizeByPart]
+    "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests", "grading.course_preprocessors.ShortenTracebacks",
+    "grading.course_preprocessors.SummarizeByPart"]
 # The feedback page in Spanish, with a summary table by part (grading/templates/retroalimentacion).
 c.HTMLExporter.template_name = "retroalimentacion"
 # No student script in the page: nbconvert renders no JavaScript output, and the HTML of the
 # markdown and the outputs goes through the course's clean_html (grading/course_preprocessors.py).
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"clean_html": clean_html}
+c.HTMLExporter.filters = {"clean_html": "grading.course_preprocessors.clean_html"}
 c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]
 
 # `nbgrader export` writes nbgrader's grades.csv as before, or, with one option, the file that
 # Canvas or Moodle imports (grading/lms_export.py): --CourseExport.lms=canvas (or moodle), from
 # the roster that the LMS exports, in lms/ by default.
-c.ExportApp.plugin_class = "lms_export.CourseExport"
+c.ExportApp.plugin_class = "grading.lms_export.CourseExport"

@@ -25,11 +25,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import answers  # noqa: E402
-import course  # noqa: E402
+from grading import ROOT, answers, course
 
 OUT = ROOT / "bench" / "out"
 MASTER = ROOT / "source" / course.ASSIGNMENT / course.NOTEBOOK

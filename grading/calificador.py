@@ -4,7 +4,7 @@ Solo para el equipo docente, y nunca corre en el kernel de un estudiante. En el 
 oculta de cada celda de pruebas solo observa (student_kernel/observador.py): llama a las
 funciones del estudiante con entradas fijadas por la semilla de la calificación y publica lo que
 devolvieron como datos. Después de ejecutar el cuaderno, el preprocesador
-`VerificarObservaciones` (grading/course_preprocessors.py) llama aquí a `veredicto` con esas
+`VerifyObservations` (grading/course_preprocessors.py) llama aquí a `veredicto` con esas
 observaciones: se regeneran las mismas entradas, se calculan las referencias y se decide.
 
 Reglas de todas las comprobaciones:
@@ -18,17 +18,17 @@ Reglas de todas las comprobaciones:
 * Los mensajes dicen qué se esperaba y qué se encontró sin revelar valores de referencia.
 """
 import base64
-import pathlib
-import sys
 
 import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
-# Las entradas se regeneran con el mismo archivo que usa el kernel (el del repositorio, no el
-# del kernel: nada de lo que pase en el kernel llega aquí).
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "student_kernel"))
-from observador import LADO, PIXELES, Observador  # noqa: E402
+from grading import student_kernel_module
+
+# Las entradas se regeneran con el mismo archivo que usa el kernel (el de la carpeta del curso,
+# no el del kernel: nada de lo que pase en el kernel llega aquí).
+_observador = student_kernel_module("observador")
+LADO, PIXELES, Observador = _observador.LADO, _observador.PIXELES, _observador.Observador
 
 CONVS_ENCODER = ((16, 5, 2), (32, 3, 2), (64, 3, 2), (128, 3, 2))
 CONVS_DECODER = ((128, 3, 2), (64, 3, 2), (32, 3, 2), (16, 5, 2), (1, 3, 1))

@@ -11,6 +11,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 
+from grading import student_kernel_module
+
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_FRAME = re.compile(r"^Cell In\[(\d+)\]")
@@ -107,12 +109,12 @@ class VerifyObservations(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb, resources):
-        import calificador  # loaded in the background by SandboxedExecute
-        from observador import MIME
+        from grading import calificador  # loaded in the background by SandboxedExecute
+        MIME = student_kernel_module("observador").MIME
 
         clock = time.monotonic()
-        seed = resources["calificacion"]["semilla"]
-        timings = resources["calificacion"].setdefault("tiempos", {})
+        seed = resources["grading"]["seed"]
+        timings = resources["grading"].setdefault("timings", {})
         timings["observations"] = 0.0
         for cell in nb.cells:
             if cell.cell_type != "code":

@@ -4,9 +4,12 @@ The client is the instructor's machine, where the course is. It ships the course
 files (COURSE_FILES) to every worker once, as a worker plugin, and each task one student's
 submitted folder, as bytes; each task returns the autograded folder and the grades and comments
 as data, which the client writes into the course's autograded/ and its one gradebook as they
-arrive. No file system is shared and no code of this repository is needed on a worker (the
-client uploads this module with Dask's `upload_file`): a worker needs the course's Python
-environment (requirements.txt), Debian's bubblewrap, and the data set (SCIKIT_LEARN_DATA).
+arrive. No file system is shared and no code of this repository is needed on a worker or on
+the scheduler: a worker needs the course's Python environment (requirements.txt), Debian's
+bubblewrap, and the data set (SCIKIT_LEARN_DATA). The plugins and the functions the client runs
+there travel by value (cloudpickle); each task names `grade_student` of the course's package,
+which the worker plugin installs on the worker's path and, where the scheduler cannot import
+it (it unpickles every task), the scheduler plugin on the scheduler's.
 
 On a worker, `CourseOnWorker.setup` installs the course in the worker's folder and runs
 nbgrader's generate_assignment there once: the gradebook every student starts from. Each task
@@ -33,18 +36,20 @@ import tempfile
 import time
 import warnings
 
+import cloudpickle
 import dask
 from distributed import Client, LocalCluster, as_completed, get_worker
-from distributed.diagnostics.plugin import WorkerPlugin
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from sqlalchemy.exc import SAWarning
+
+# The plugins (and the functions of client.run) are unpickled before the course's package is
+# on the path of the worker or the scheduler: they travel by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 ASSIGNMENT = "vae_olivetti"
 COURSE_FILES = ("nbgrader_config.py", "grading", "student_kernel", "source")
-# The course's own modules, imported by nbgrader_config.py: a worker given another version of
-# the course forgets them first.
-COURSE_MODULES = ("calificador", "observador", "sandbox", "course_preprocessors",
-                  "kernel_messages", "submission_files")
 PLUGIN = "vae-olivetti-course"
+SCHEDULER_PLUGIN = "vae-olivetti-course-package"
 RETRIES = 2  # an autograde that did not finish is tried 3 times in all
 ALLOWED_FAILURES = 3  # Dask's default: a task on 4 workers that died is given up
 SETTINGS = {
@@ -89,7 +94,7 @@ def course_config(course, settings=None):
 
 def submission_limit(course, settings):
     """SubmissionFiles.max_bytes of the course's configuration."""
-    from submission_files import SubmissionFiles  # the client's side (tools/course.py)
+    from grading.submission_files import SubmissionFiles  # the client's side
 
     return SubmissionFiles(config=course_config(course, settings)).max_bytes
 
@@ -109,7 +114,7 @@ def submission_as_data(folder, max_bytes, notebooks):
     """(files, notes) of a student's submitted assignment folder, read as an attacker's:
     regular files only, never a link, within the size limit (grading/submission_files.py);
     the files are named as nbgrader finds them in submitted/<student>/."""
-    import submission_files
+    from grading import submission_files
 
     submission = submission_files.read_submission(folder, max_bytes, notebooks=notebooks)
     return ({f"{ASSIGNMENT}/{name}": content for name, content in submission.files.items()},
@@ -181,6 +186,37 @@ def import_tensorflow_quietly():
         os.close(devnull)
 
 
+def use_course_package(folder):
+    """Makes `folder`/grading the package `grading` of this process: first on the path, and the
+    modules of another version of the course (or of the environment) forgotten."""
+    sys.path[:] = [str(folder)] + [entry for entry in sys.path
+                                   if not pathlib.Path(entry).name.startswith("course-")]
+    for name in list(sys.modules):
+        if name in ("grading", "observador") or name.startswith("grading."):
+            del sys.modules[name]
+
+
+class PackageOnScheduler(SchedulerPlugin):
+    """The course's package, on a scheduler that cannot import it: the scheduler unpickles each
+    task, a reference to grading.dask_grading.grade_student. (A local cluster's scheduler runs
+    in the instructor's process, which has it.)"""
+
+    name = SCHEDULER_PLUGIN
+
+    def __init__(self, files):
+        self.files = {name: content for name, content in files.items()
+                      if name.startswith("grading/")}
+        self.digest = digest_of(self.files)
+
+    async def start(self, scheduler):
+        try:
+            import grading.dask_grading  # noqa: F401
+        except ImportError:
+            folder = pathlib.Path(scheduler.local_directory) / f"course-{self.digest[:16]}"
+            write_folder(self.files, folder)
+            use_course_package(folder)
+
+
 class CourseOnWorker(WorkerPlugin):
     """The course, installed on every worker of the cluster (those that join later too)."""
 
@@ -201,14 +237,13 @@ class CourseOnWorker(WorkerPlugin):
         shutil.rmtree(self.folder, ignore_errors=True)
         write_folder(self.files, self.folder)
         self.files = None  # on disk now
-        for name in COURSE_MODULES:
-            sys.modules.pop(name, None)
+        use_course_package(self.folder)
         # nbgrader shells out to alembic, which is in the environment's bin.
         os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable),
                                               os.environ.get("PATH", "")])
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.folder)).load_config()
         self.config.merge(Config(self.settings))
-        import sandbox  # loaded by nbgrader_config.py, from this course's grading/
+        from grading import sandbox  # this course's, as nbgrader_config.py names it
         if sandbox.Sandbox(config=self.config).isolate:
             self.sandbox_problem = sandbox.sandbox_problem()
             if self.sandbox_problem:
@@ -222,7 +257,7 @@ class CourseOnWorker(WorkerPlugin):
 
     def teardown(self, worker):
         """The kernel the worker started ahead for its next student ends with the course."""
-        sandbox = sys.modules.get("sandbox")
+        sandbox = sys.modules.get("grading.sandbox")
         if sandbox is not None:
             sandbox.kernel_pool().close()
 
@@ -299,7 +334,7 @@ def timings_of(student, autograde, graded, started, ended):
     """Where one student's seconds went in the worker: the terms the sandbox and the verdicts
     measured (course_preprocessors.TIMINGS), nbgrader's own work around them, and the task's
     own work (the private course, the results as data)."""
-    timings = sys.modules["course_preprocessors"].TIMINGS.pop(student, {})
+    timings = sys.modules["grading.course_preprocessors"].TIMINGS.pop(student, {})
     inside = sum(timings.get(name, 0) for name in INSIDE_AUTOGRADE)
     timings["nbgrader"] = max(0.0, graded - autograde - inside)
     timings["task"] = (autograde - started) + (ended - graded)
@@ -415,11 +450,8 @@ def grade_class(course, client, settings=None, progress=None):
     course = pathlib.Path(course)
     with open_gradebook(course) as gradebook:
         gradebook.find_assignment(ASSIGNMENT)  # MissingEntry: run generate_assignment first
-    # This module, to the scheduler and every worker, imported there when a task needs it (not
-    # now: `load` would re-import it from the upload folder in this process too, where a local
-    # cluster's scheduler runs).
-    client.upload_file(__file__, load=False)
     files = course_as_data(course)
+    client.register_plugin(PackageOnScheduler(files), name=SCHEDULER_PLUGIN)
     client.register_plugin(CourseOnWorker(files, settings), name=PLUGIN)
     problems = {worker: problem for worker, problem in
                 client.run(sandbox_problem_of).items() if problem}

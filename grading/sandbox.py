@@ -4,7 +4,7 @@
 (nbgrader_config.py). For each notebook it:
 
 * picks a new grading seed (the hidden tests' inputs) and hands it to the kernel and, through
-  `resources["calificacion"]`, to `VerifyObservations`, which decides the hidden checks outside
+  `resources["grading"]`, to `VerifyObservations`, which decides the hidden checks outside
   the kernel;
 * starts the kernel with Debian's `bwrap` (package `bubblewrap`): no network (new network
   namespace; nbgrader talks to the kernel over IPC sockets in a folder bound into the sandbox),
@@ -34,6 +34,7 @@ import atexit
 import contextlib
 import functools
 import glob
+import importlib
 import os
 import pathlib
 import secrets
@@ -59,10 +60,8 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Any, Bool, Integer, default
 from traitlets.config import Application, Configurable
 
-import kernel_messages
-import submission_files
+from grading import STUDENT_KERNEL, kernel_messages, student_kernel_module, submission_files
 
-STUDENT_KERNEL = pathlib.Path(__file__).resolve().parent.parent / "student_kernel"
 INSIDE_OBSERVER = "/calificacion"
 INSIDE_HOME = "/home/estudiante"
 # Processes and threads (a TensorFlow kernel uses about 30), address space per process, file
@@ -561,7 +560,8 @@ def kernel_pool():
 def start_loading_the_grader():
     """The grader imports TensorFlow (about 4 s): load it while the first kernel starts (its
     cells wait for it: SandboxedExecute.start_new_kernel_client)."""
-    thread = threading.Thread(target=__import__, args=("calificador",), daemon=True)
+    thread = threading.Thread(target=importlib.import_module, args=("grading.calificador",),
+                              daemon=True)
     thread.start()
     return thread
 
@@ -615,7 +615,7 @@ class SandboxedExecute(Sandbox, Execute):
         if not self.isolate:
             self.log.warning("Grading %s WITHOUT the sandbox: the student's code runs with your "
                              "rights (Sandbox.isolate = False)", student)
-        self._timings = resources.setdefault("calificacion", {}).setdefault("tiempos", {})
+        self._timings = resources.setdefault("grading", {}).setdefault("timings", {})
         self._kind = (pathlib.Path(resources["metadata"]["path"]).name,
                       self.kernel_name or nb.metadata.get("kernelspec", {}).get("name")
                       or "python3", bool(self.isolate))
@@ -623,7 +623,7 @@ class SandboxedExecute(Sandbox, Execute):
         self._sandbox = kernel_pool().take(self._kind)
         self._sandbox.receive(resources["metadata"]["path"], self.time_limit)
         # The hidden tests' inputs: the seed this kernel was started with.
-        resources["calificacion"]["semilla"] = self._sandbox.seed
+        resources["grading"]["seed"] = self._sandbox.seed
         self._timings["sandbox"] = time.monotonic() - clock
         # How long before this student's turn the kernel was started (0: started for them).
         self._timings["started_ahead"] = max(0.0, clock - self._sandbox.started)
@@ -712,7 +712,7 @@ class SandboxedExecute(Sandbox, Execute):
         """nbclient's output, within the notebook's OutputBudget: past it, the cell gets one
         Spanish note and the rest of its output is dropped as it arrives."""
         content = msg["content"]
-        from observador import MIME  # (student_kernel/, on nbgrader's path: nbgrader_config.py)
+        MIME = student_kernel_module("observador").MIME
 
         observation = MIME in (content.get("data") or {})
         if self._budget.admits(cell_index, content, observation):

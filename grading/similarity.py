@@ -26,7 +26,7 @@ import nbformat
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
-import submission_files
+from grading import submission_files
 
 ASSIGNMENT = "vae_olivetti"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"

@@ -10,8 +10,7 @@ from typing import Callable
 
 import nbformat
 
-import answers
-import course
+from grading import answers, course
 
 MASTER = answers.master_solutions()
 
@@ -72,7 +71,7 @@ class Case:
     description: str
     notebook: Callable
     zeroed_parts: tuple = ()  # parts that must score 0; the others keep full marks
-    same_as_wrong: str = ""  # or: the grades of this wrong answer from tools/answers.py
+    same_as_wrong: str = ""  # or: the grades of this wrong answer from grading/answers.py
     # plant(folder, classmate): adds what the notebook alone cannot hold (links, FIFOs) to the
     # submitted folder, once submitted; `classmate` is a correct classmate's notebook.
     plant: Callable = None

@@ -4,6 +4,7 @@ Grading is the slow part (a kernel and TensorFlow per notebook), so all submissi
 students and the fairness answers) are graded once per test session and the tests read the
 scores.
 """
+import dataclasses
 import socket
 import threading
 import time
@@ -12,8 +13,7 @@ import nbformat
 import pytest
 
 import adversarial
-import answers
-import course
+from grading import answers, course
 
 MASTER = nbformat.read(course.ROOT / "source" / course.ASSIGNMENT / course.NOTEBOOK, 4)
 
@@ -43,17 +43,53 @@ def slug(text):
     return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
+def wrong_rounds():
+    """[{part: wrong answer}]: round k holds the k-th wrong answer of grading/answers.py of every
+    part that has one."""
+    by_part = {part: [w for w in answers.WRONG if w.part == part] for part in answers.PARTS}
+    return [{part: found[k] for part, found in by_part.items() if k < len(found)}
+            for k in range(max(map(len, by_part.values())))]
+
+
+@dataclasses.dataclass(frozen=True)
+class Fairness:
+    kind: str  # "correct", "round" (a wrong answer in every part) or "alone" (right in one part)
+    wrong: dict  # {part: the Wrong answer handed in there}
+    answers: dict  # {part: code}
+
+    def right_part(self):
+        return next(part for part in answers.PARTS if part not in self.wrong)
+
+
 def fairness_submissions():
-    """{student: (part or None, kind, description, answers)}: correct answers written two ways
-    (the demo's ana_completa is the second), and one student per wrong answer, correct
-    everywhere else."""
+    """{student: Fairness}. Correct answers written two ways (the demo's ana_completa is the
+    second). Three rounds, each handing in, in every part at once, that part's first, second
+    or third wrong answer: each must cost points in its own part. For each part, a student
+    right only there, wrong everywhere else (with the rounds in turn): that part keeps full
+    marks, so its hidden tests do not lean on the student's other parts. Twelve notebooks
+    instead of one per wrong answer (23): each costs a kernel and TensorFlow."""
     master = answers.master_solutions()
-    cases = {"correcta_maestra": (None, "correct", "master solutions", master),
-             "ana_completa": (None, "correct", "alternative solutions", answers.ALTERNATIVE)}
-    for wrong in answers.WRONG:
-        cases[f"mal_{slug(wrong.part)}_{slug(wrong.name)}"[:60]] = (
-            wrong.part, "wrong", wrong.name, {**master, wrong.part: wrong.code(master)})
+
+    def handing_in(wrong):
+        return {**master, **{part: answer.code(master) for part, answer in wrong.items()}}
+
+    cases = {"correcta_maestra": Fairness("correct", {}, master),
+             "ana_completa": Fairness("correct", {}, answers.ALTERNATIVE)}
+    rounds = wrong_rounds()
+    for k, wrong in enumerate(rounds, 1):
+        cases[f"mal_ronda_{k}"] = Fairness("round", wrong, handing_in(wrong))
+    for k, part in enumerate(answers.PARTS):
+        wrong = {other: answer for other, answer in rounds[k % len(rounds)].items()
+                 if other != part}
+        cases[f"solo_bien_{part}"] = Fairness("alone", wrong, handing_in(wrong))
     return cases
+
+
+def student_with_wrong(name):
+    """The fairness student who handed in the wrong answer `name`, and its part."""
+    return next((student, part) for student, case in fairness_submissions().items()
+                for part, answer in case.wrong.items()
+                if case.kind == "round" and answer.name == name)
 
 
 def course_files(folder):
@@ -95,7 +131,8 @@ def grading_run(tmp_path_factory, network_listener):
     folder}, "outcomes": {student: Outcome}, "files before": checksums, "files after":
     checksums}."""
     submissions = course.demo_submissions()
-    submissions.update({student: case[3] for student, case in fairness_submissions().items()})
+    submissions.update({student: case.answers
+                        for student, case in fairness_submissions().items()})
     notebooks = {student: course.filled(answers_by_part)
                  for student, answers_by_part in submissions.items()}
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})

@@ -7,15 +7,11 @@ ahead), and prints [{"outputs": [each cell's outputs], "seed": the grading seed}
 tests/test_sandbox.py runs it as root and as an unprivileged user (the rootless sandbox).
 """
 import json
-import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "grading"), str(ROOT / "student_kernel")]
+import nbformat
 
-import nbformat  # noqa: E402
-
-import sandbox  # noqa: E402
+from grading import sandbox
 
 
 def main(notebook, folder):
@@ -25,7 +21,7 @@ def main(notebook, folder):
         resources = {"metadata": {"path": folder}, "nbgrader": {"student": student}}
         graded, resources = executor.preprocess(nbformat.read(notebook, as_version=4), resources)
         seen.append({"outputs": [cell.outputs for cell in graded.cells],
-                     "seed": resources["calificacion"]["semilla"]})
+                     "seed": resources["grading"]["seed"]})
     print(json.dumps(seen))
 
 

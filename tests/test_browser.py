@@ -20,8 +20,7 @@ import urllib.request
 import nbformat
 import pytest
 
-import answers
-import course
+from grading import answers, course
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip(

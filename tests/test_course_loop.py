@@ -5,7 +5,7 @@ import html
 
 import nbformat
 
-import course
+from grading import course
 from conftest import FULL, hidden_lines, points_by_part
 
 COURSE_ID = "vae-olivetti"

@@ -10,10 +10,10 @@ import stat
 
 import pytest
 
-import course
+from grading import course
 from adversarial import COMMAND_LINE_DOORS, DOORS
 from conftest import FULL, points_by_part
-from submission_files import LEFT_OUT_FOLDER
+from grading.submission_files import LEFT_OUT_FOLDER
 
 MB = 1 << 20
 

@@ -11,9 +11,9 @@ import nbformat
 
 import pytest
 
-import answers
-import course
-from conftest import FULL, fairness_submissions, hidden_lines, points_by_part, scores, solution_lines
+from grading import answers, course
+from conftest import (FULL, fairness_submissions, hidden_lines, points_by_part, scores,
+                      solution_lines, student_with_wrong)
 
 CASES = fairness_submissions()
 
@@ -43,19 +43,26 @@ def test_committed_demo_grades_match_a_fresh_grading(graded):
         assert course.scores(student) == scores(graded, student), student
 
 
-@pytest.mark.parametrize("student", [s for s, case in CASES.items() if case[1] == "correct"])
+@pytest.mark.parametrize("student", [s for s, case in CASES.items() if case.kind == "correct"])
 def test_correct_answers_written_differently_get_full_marks(graded, student):
     found = points_by_part(scores(graded, student))
-    assert found == FULL, f"{CASES[student][2]}: {found}"
+    assert found == FULL, f"{student}: {found}"
 
 
-@pytest.mark.parametrize("student", [s for s, case in CASES.items() if case[1] == "wrong"])
-def test_wrong_answer_loses_points_only_in_its_own_part(graded, student):
-    part, _, name, _ = CASES[student]
+@pytest.mark.parametrize("name", [answer.name for answer in answers.WRONG])
+def test_every_wrong_answer_loses_points_in_its_own_part(graded, name):
+    student, part = student_with_wrong(name)
+    found = points_by_part(scores(graded, student))[part]
+    assert found < FULL[part], f"{part} / {name} ({student}): kept all {FULL[part]} points"
+
+
+@pytest.mark.parametrize("part", answers.PARTS)
+def test_a_right_part_keeps_full_marks_when_every_other_part_is_wrong(graded, part):
+    student = f"solo_bien_{part}"
     found = points_by_part(scores(graded, student))
-    assert found[part] < FULL[part], f"{part} / {name}: kept all {FULL[part]} points"
-    others = {p: s for p, s in found.items() if p != part}
-    assert others == {p: FULL[p] for p in others}, f"{part} / {name} cost points elsewhere: {found}"
+    assert found[part] == FULL[part], (
+        f"{part}: {found[part]} of {FULL[part]} points with every other part wrong "
+        f"({', '.join(answer.name for answer in CASES[student].wrong.values())})")
 
 
 def submitted_lines(student, graded):

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-import course
+from grading import course
 
 DATA = course.ROOT / "tests" / "data"
 

@@ -2,8 +2,7 @@
 
 import nbformat
 
-import build_source
-import course
+from grading import build_source, course
 from conftest import MASTER, graded_cells, hidden_lines, solution_lines
 
 RELEASE = course.ROOT / "release" / course.ASSIGNMENT / course.NOTEBOOK

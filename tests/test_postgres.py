@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-import course
+from grading import course
 
 # Two teaching assistants, each with the course in a folder of their own and half the class.
 GRADERS = {"ayudante_a": ("ana_completa", "carla_en_blanco"),
@@ -74,7 +74,7 @@ def two_graders(postgres, tmp_path_factory):
     notebooks = {student: course.filled(answers) for student, answers in
                  course.demo_submissions().items()}
     from conftest import fairness_submissions
-    notebooks["correcta_maestra"] = course.filled(fairness_submissions()["correcta_maestra"][3])
+    notebooks["correcta_maestra"] = course.filled(fairness_submissions()["correcta_maestra"].answers)
     folders = {}
     for grader, students in GRADERS.items():
         folder = course.new_course(tmp_path_factory.mktemp(grader))
@@ -87,11 +87,11 @@ def two_graders(postgres, tmp_path_factory):
         for student in students:
             course.submit(student, notebooks[student], folders[grader])
     started = time.monotonic()
-    # What `make autograde` runs (tools/course.py autograde), on each assistant's folder.
-    grade = ("import sys; sys.path.insert(0, {tools!r}); import course; "
+    # What `make autograde` runs (grading/course.py autograde), on each assistant's folder.
+    grade = ("from grading import course; "
              "print(course.autograde_class({folder!r}, workers=1, progress=False)[1])")
     runs = [subprocess.Popen(
-        [sys.executable, "-c", grade.format(tools=str(course.ROOT / "tools"), folder=str(f))],
+        [sys.executable, "-c", grade.format(folder=str(f))],
         cwd=f, env=course.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True) for f in folders.values()]
     outputs = [run.communicate(timeout=900)[0] for run in runs]

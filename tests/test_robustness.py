@@ -1,9 +1,9 @@
 """What a real class hands in, graded by the same real `nbgrader autograde` run."""
 import pytest
 
-import course
+from grading import course
 from adversarial import CASES
-from conftest import FULL, fairness_submissions, points_by_part, scores
+from conftest import FULL, part_of, points_by_part, scores, student_with_wrong
 
 
 GRADED_CASES = [student for student, case in CASES.items() if case.graded]
@@ -16,8 +16,12 @@ def test_adversarial_submission_costs_points_only_in_the_parts_it_breaks(graded,
     case = CASES[student]
     found = scores(graded, student)
     if case.same_as_wrong:
-        wrong = next(s for s, c in fairness_submissions().items() if c[2] == case.same_as_wrong)
-        assert found == scores(graded, wrong), case.description
+        wrong, part = student_with_wrong(case.same_as_wrong)
+        in_part = {cell: score for cell, score in found.items() if part_of(cell) == part}
+        assert in_part == {cell: score for cell, score in scores(graded, wrong).items()
+                           if part_of(cell) == part}, case.description
+        assert {p: s for p, s in points_by_part(found).items() if p != part} == {
+            p: s for p, s in FULL.items() if p != part}, case.description
     else:
         expected = {part: 0.0 if part in case.zeroed_parts else FULL[part] for part in FULL}
         assert points_by_part(found) == expected, f"{case.description}: {points_by_part(found)}"

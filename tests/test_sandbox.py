@@ -16,8 +16,8 @@ import sys
 import nbformat
 import pytest
 
-import course
-from conftest import FULL, fairness_submissions, points_by_part
+from grading import course
+from conftest import FULL, points_by_part, student_with_wrong
 
 INSIDE = """
 import json, os, resource, socket, subprocess
@@ -251,7 +251,7 @@ def test_autograded_notebooks_keep_no_observation(graded):
 def test_feedback_says_in_spanish_why_a_hidden_check_failed(feedback):
     """A data_generator without its seeds passes the visible checks (the one wrong answer that
     does, tests/test_visible_tests.py); the verdict's message says why the hidden one failed."""
-    student = next(s for s, case in fairness_submissions().items() if case[2] == "no seeds")
+    student, _ = student_with_wrong("no seeds")
     assert "cambia de una llamada a otra: fije las semillas" in html.unescape(feedback[student])
 
 

@@ -8,9 +8,7 @@ import sys
 import nbformat
 import pytest
 
-import answers
-import course
-import similarity
+from grading import answers, course, similarity
 
 # Who hands in what: the copier takes `ana_completa`'s answers (the alternative ones).
 CLASS = {
@@ -104,8 +102,7 @@ def test_make_similarity_writes_a_page_with_the_shared_code_and_a_heat_map(class
                                                                           tmp_path):
     """The command-line path, on the test class: the table in the terminal, the HTML page
     (the students' code escaped, the shared spans marked) and the picture."""
-    code = (f"import sys; sys.path.insert(0, {str(course.ROOT / 'tools')!r}); import course; "
-            f"r = course.similarity_report({str(class_folder)!r}, {str(tmp_path)!r}); "
+    code = (f"from grading import course; r = course.similarity_report({str(class_folder)!r}, {str(tmp_path)!r}); "
             "print(r.table())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=course.environment(), timeout=300)

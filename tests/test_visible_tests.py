@@ -1,16 +1,18 @@
 """What a student learns before handing in: `nbgrader validate` (the Validate button) on the
-release filled with each answer of tools/answers.py. Every correct answer passes; every wrong
-one is caught by a visible test, except those listed in NOT_CAUGHT_VISIBLY with the reason.
-Writes the table (answer, caught by the visible tests) to tests/out/visible_tests.md."""
+release filled with each answer of grading/answers.py. Every correct answer passes; every wrong
+one fails a visible test of its own part, except those listed in NOT_CAUGHT_VISIBLY with the
+reason. The wrong answers are handed in three rounds (tests/conftest.py: wrong_rounds), a
+wrong answer in every part at once: the visible tests of a part use toy models, never the
+student's other functions. Writes the table (answer, its part's visible tests that failed) to
+tests/out/visible_tests.md."""
 import concurrent.futures
-import pathlib
 
 import nbclient
 import nbformat
 import pytest
 
-import answers
-import course
+from grading import answers, course
+from conftest import part_of, wrong_rounds
 
 MASTER = answers.master_solutions()
 SUCCESS = "Success! Your notebook passes all the tests."
@@ -20,55 +22,72 @@ NOT_CAUGHT_VISIBLY = {
                 "have to show the seeded batches",
 }
 OUT = course.ROOT / "tests" / "out" / "visible_tests.md"
+RELEASE = nbformat.read(course.ROOT / "release" / course.ASSIGNMENT / course.NOTEBOOK, 4)
+# The start of each visible test's first line (a comment saying what it checks), which
+# Validate prints, cut at its width, with the source of every test cell that failed.
+FIRST_LINES = {cell.metadata["nbgrader"]["grade_id"]: cell.source.splitlines()[0][:60]
+               for cell in RELEASE.cells if cell.metadata.get("nbgrader", {}).get("grade")}
+assert len(set(FIRST_LINES.values())) == len(FIRST_LINES), "two test cells start alike"
 
 
 def submissions():
-    """{(kind, part, name): answers by part}."""
-    found = {("correct", "all", "master solutions"): MASTER,
-             ("correct", "all", "alternative solutions"): answers.ALTERNATIVE}
-    for wrong in answers.WRONG:
-        found[("wrong", wrong.part, wrong.name)] = {**MASTER, wrong.part: wrong.code(MASTER)}
+    """{name: answers by part}: the two correct answers and the rounds of wrong ones."""
+    found = {"master solutions": MASTER, "alternative solutions": answers.ALTERNATIVE}
+    for k, wrong in enumerate(wrong_rounds(), 1):
+        found[f"round {k}"] = {**MASTER, **{part: answer.code(MASTER)
+                                            for part, answer in wrong.items()}}
     return found
 
 
 def validate(answers_by_part, folder):
+    """Validate's output, and the grade_ids of the visible tests it says failed."""
     notebook = folder / course.NOTEBOOK
     folder.mkdir(parents=True)
     nbformat.write(course.filled(answers_by_part), notebook)
-    return course.nbgrader("validate", str(notebook), check=False)
+    output = course.nbgrader("validate", str(notebook), check=False)
+    return output, {grade_id for grade_id, line in FIRST_LINES.items() if line in output}
 
 
 @pytest.fixture(scope="module")
 def validated(tmp_path_factory):
-    """{(kind, part, name): validate's output}, two answers at a time."""
+    """{name: (validate's output, failed test cells)}, two notebooks at a time."""
     folder = tmp_path_factory.mktemp("validate")
     cases = submissions()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        outputs = pool.map(lambda item: validate(item[1], folder / f"answer{item[0]}"),
-                           enumerate(cases.values()))
-        found = dict(zip(cases, outputs))
-    rows = ["| answer | part | caught by the visible tests |", "|---|---|---|"]
-    for (kind, part, name), output in found.items():
-        caught = "correct: passes" if kind == "correct" else (
-            "no" if SUCCESS in output else "yes")
-        rows.append(f"| {name} | {part} | {caught} |")
+        found = dict(zip(cases, pool.map(lambda item: validate(item[1], folder / f"n{item[0]}"),
+                                         enumerate(cases.values()))))
+    rows = ["| answer | part | its part's visible tests that failed |", "|---|---|---|"]
+    for k, wrong in enumerate(wrong_rounds(), 1):
+        failed = found[f"round {k}"][1]
+        for part, answer in wrong.items():
+            caught = sorted(cell for cell in failed if part_of(cell) == part)
+            rows.append(f"| {answer.name} | {part} | {', '.join(caught) or 'none'} |")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(rows) + "\n")
     return found
 
 
-def test_validate_passes_every_correct_answer(validated):
-    failing = {name: output[-1500:] for (kind, _, name), output in validated.items()
-               if kind == "correct" and SUCCESS not in output}
-    assert failing == {}, f"correct answers that Validate rejects: {failing}"
+@pytest.mark.parametrize("name", ["master solutions", "alternative solutions"])
+def test_validate_passes_a_correct_answer(validated, name):
+    output, _ = validated[name]
+    assert SUCCESS in output, f"Validate rejects the {name}: {output[-1500:]}"
+
+
+def caught(validated):
+    """{wrong answer: whether a visible test of its own part failed}."""
+    found = {}
+    for k, wrong in enumerate(wrong_rounds(), 1):
+        failed = validated[f"round {k}"][1]
+        found.update({answer.name: any(part_of(cell) == part for cell in failed)
+                      for part, answer in wrong.items()})
+    return found
 
 
 def test_validate_catches_every_wrong_answer_a_visible_test_can_catch(validated):
-    missed = sorted(name for (kind, _, name), output in validated.items()
-                    if kind == "wrong" and SUCCESS in output)
+    missed = sorted(name for name, seen in caught(validated).items() if not seen)
     assert missed == sorted(NOT_CAUGHT_VISIBLY), (
-        f"wrong answers that pass every visible test: {missed} (documented as not catchable: "
-        f"{sorted(NOT_CAUGHT_VISIBLY)})")
+        f"wrong answers that pass every visible test of their part: {missed} (documented as "
+        f"not catchable: {sorted(NOT_CAUGHT_VISIBLY)})")
 
 
 def seeded_cell_verdicts(answers_by_part):

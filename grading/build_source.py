@@ -1,27 +1,27 @@
-"""Builds the master notebook source/vae_olivetti/vae_olivetti.ipynb from vae_olivetti.py.
+"""Builds the master notebook source/vae_olivetti/vae_olivetti.ipynb from the authoring script.
 
-The percent-format script beside this file is the one source of truth for the master notebook
-(readable diffs, one cell per `# %%` marker, nbgrader metadata on the marker line). The build is
-deterministic: cell ids come from the grade_id or the cell's position, and the notebook metadata
-is fixed, so rebuilding an unchanged script gives the same bytes. Cells tagged
-nbval-check-output get the output nbval compares against from expected_outputs.json (nbgrader
-removes outputs from the student version); `jupyter.source_hidden` folds a cell's code in
-JupyterLab.
+authoring/vae_olivetti.py, in jupytext's percent format, is the one source of truth for the
+master notebook (readable diffs, one cell per `# %%` marker, nbgrader metadata on the marker
+line). The build is deterministic: cell ids come from the grade_id or the cell's position,
+and the notebook metadata is fixed, so rebuilding an unchanged script gives the same bytes.
+Cells tagged nbval-check-output get the output nbval compares against from
+authoring/expected_outputs.json (nbgrader removes outputs from the student version);
+`jupyter.source_hidden` folds a cell's code in JupyterLab.
 
-    python authoring/build_source.py            # write the notebook
-    python authoring/build_source.py --check    # exit 1 if the committed notebook is stale
+    python -m grading.build_source            # write the notebook (`make source` does)
+    python -m grading.build_source --check    # exit 1 if the committed notebook is stale
 """
 import json
-import pathlib
 import sys
 
 import jupytext
 import nbformat
 
-HERE = pathlib.Path(__file__).resolve().parent
-SCRIPT = HERE / "vae_olivetti.py"
-EXPECTED_OUTPUTS = HERE / "expected_outputs.json"
-NOTEBOOK = HERE.parent / "source" / "vae_olivetti" / "vae_olivetti.ipynb"
+from grading import ROOT
+
+SCRIPT = ROOT / "authoring" / "vae_olivetti.py"
+EXPECTED_OUTPUTS = ROOT / "authoring" / "expected_outputs.json"
+NOTEBOOK = ROOT / "source" / "vae_olivetti" / "vae_olivetti.ipynb"
 METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
                    "name": "python3"},

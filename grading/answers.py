@@ -8,12 +8,12 @@ readable: `Wrong(part, name, old, new)` replaces `old` (which must occur) by `ne
 """
 import ast
 import dataclasses
-import pathlib
 import re
 
 import nbformat
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from grading import ROOT
+
 MASTER = ROOT / "source" / "vae_olivetti" / "vae_olivetti.ipynb"
 PARTS = ("data_generator", "build_encoder", "build_decoder", "vae_loss", "train_vae",
          "reconstruct_faces", "face_interpolation")

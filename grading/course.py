@@ -1,12 +1,13 @@
 """The course's main job: build the master notebook, release it, grade the demo students.
 
-    python tools/course.py all       # source + release + demo (what `make grade` runs)
-    python tools/course.py source    # authoring/vae_olivetti.py -> source/.../vae_olivetti.ipynb
-    python tools/course.py release   # nbgrader generate_assignment -> release/
-    python tools/course.py demo      # submitted/ -> autograded/, feedback/, gradebook.db, grades.csv
-    python tools/course.py autograde [--scheduler tls://host:8786] [--workers N]
-                                     # a real class: submitted/ graded on Dask, one gradebook
-    python tools/course.py certificates  # tls/: the course CA and the cluster's certificates
+    python -m grading.course all       # source + release + demo (what `make grade` runs)
+    python -m grading.course source    # authoring/vae_olivetti.py -> source/.../vae_olivetti.ipynb
+    python -m grading.course release   # nbgrader generate_assignment -> release/
+    python -m grading.course demo      # submitted/ -> autograded/, feedback/, gradebook.db, grades.csv
+    python -m grading.course autograde [--scheduler tls://host:8786] [--workers N]
+                                       # a real class: submitted/ graded on Dask, one gradebook
+    python -m grading.course certificates  # tls/: the course CA and the cluster's certificates
+    python -m grading.course similarity    # reports/: who copied from whom
 
 Everything it writes is generated: never edit release/, submitted/, autograded/, feedback/,
 gradebook.db or grades.csv by hand. The tests reuse its helpers on temporary course copies.
@@ -25,16 +26,8 @@ import time
 
 import nbformat
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "authoring"))
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "grading"))
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from grading import ROOT, answers, build_source, dask_grading, sandbox
 
-import answers  # noqa: E402
-import build_source  # noqa: E402
-import dask_grading  # noqa: E402
-import sandbox  # noqa: E402
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASSIGNMENT = "vae_olivetti"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "scikit_learn_data"
@@ -275,7 +268,7 @@ REPORTS = ROOT / "reports"  # the instructor's: holds students' code (gitignored
 def similarity_report(course=ROOT, folder=REPORTS, threshold=None):
     """Compares the code of every student in submitted/ (grading/similarity.py); writes the
     HTML report and the heat map into `folder`; returns the report."""
-    import similarity  # (copydetect: only for this command)
+    from grading import similarity  # (copydetect: only for this command)
 
     report = similarity.compare_class(course, threshold or similarity.THRESHOLD)
     report.write(folder)
