@@ -53,43 +53,35 @@ def wrong_rounds():
 
 @dataclasses.dataclass(frozen=True)
 class Fairness:
-    kind: str  # "correct", "round" (a wrong answer in every part) or "alone" (right in one part)
+    kind: str  # "correct", or "alone": right in one part, a wrong answer in every other
     wrong: dict  # {part: the Wrong answer handed in there}
     answers: dict  # {part: code}
-
-    def right_part(self):
-        return next(part for part in answers.PARTS if part not in self.wrong)
 
 
 def fairness_submissions():
     """{student: Fairness}. Correct answers written two ways (the demo's ana_completa is the
-    second). Three rounds, each handing in, in every part at once, that part's first, second
-    or third wrong answer: each must cost points in its own part. For each part, a student
-    right only there, wrong everywhere else (with the rounds in turn): that part keeps full
-    marks, so its hidden tests do not lean on the student's other parts. Twelve notebooks
-    instead of one per wrong answer (23): each costs a kernel and TensorFlow."""
+    second), and for each part a student right only there, with a wrong answer in every other
+    part (the rounds of `wrong_rounds` in turn). That part must keep full marks: its hidden
+    tests do not lean on the student's other parts. And every wrong answer is handed in by one
+    of them at least (`student_with_wrong`), where it must cost points in its own part. Nine
+    notebooks instead of one per wrong answer (23): each costs a kernel and TensorFlow."""
     master = answers.master_solutions()
-
-    def handing_in(wrong):
-        return {**master, **{part: answer.code(master) for part, answer in wrong.items()}}
-
     cases = {"correcta_maestra": Fairness("correct", {}, master),
              "ana_completa": Fairness("correct", {}, answers.ALTERNATIVE)}
     rounds = wrong_rounds()
-    for k, wrong in enumerate(rounds, 1):
-        cases[f"mal_ronda_{k}"] = Fairness("round", wrong, handing_in(wrong))
     for k, part in enumerate(answers.PARTS):
         wrong = {other: answer for other, answer in rounds[k % len(rounds)].items()
                  if other != part}
-        cases[f"solo_bien_{part}"] = Fairness("alone", wrong, handing_in(wrong))
+        handed_in = {**master, **{other: answer.code(master) for other, answer in wrong.items()}}
+        cases[f"solo_bien_{part}"] = Fairness("alone", wrong, handed_in)
     return cases
 
 
 def student_with_wrong(name):
-    """The fairness student who handed in the wrong answer `name`, and its part."""
-    return next((student, part) for student, case in fairness_submissions().items()
-                for part, answer in case.wrong.items()
-                if case.kind == "round" and answer.name == name)
+    """(the first fairness student who handed in the wrong answer `name`, its part), or
+    (None, None)."""
+    return next(((student, part) for student, case in fairness_submissions().items()
+                 for part, answer in case.wrong.items() if answer.name == name), (None, None))
 
 
 def course_files(folder):
@@ -126,18 +118,15 @@ def network_listener():
 
 @pytest.fixture(scope="session")
 def grading_run(tmp_path_factory, network_listener):
-    """Grades the demo, fairness and adversarial students in one course, on a local Dask
-    cluster of two workers, as `make autograde` does; returns {"folders": {student: course
-    folder}, "outcomes": {student: Outcome}, "files before": checksums, "files after":
-    checksums}."""
-    submissions = course.demo_submissions()
-    submissions.update({student: case.answers
-                        for student, case in fairness_submissions().items()})
-    notebooks = {student: course.filled(answers_by_part)
-                 for student, answers_by_part in submissions.items()}
+    """Grades the fairness and adversarial students in one course, on a local Dask cluster of
+    two workers, as `make autograde` does; returns {"folders": {student: course folder},
+    "outcomes": {student: Outcome}, "files before": checksums, "files after": checksums}.
+    (The demo's other students are graded by `make grade`: `made_grade`.)"""
+    notebooks = {student: course.filled(case.answers)
+                 for student, case in fairness_submissions().items()}
     notebooks.update({student: case.notebook() for student, case in adversarial.CASES.items()})
     folder = course.course_with(notebooks, tmp_path_factory.mktemp("course"))
-    plant(adversarial.CASES, folder, classmate="correcta_maestra")
+    plant(adversarial.CASES, folder, classmate=submitted_notebook(folder, "correcta_maestra"))
     before = course_files(folder)
     outcomes, report = course.autograde_class(folder, workers=2, progress=False)
     (folder / "autograde-report.txt").write_text(report)
@@ -145,14 +134,16 @@ def grading_run(tmp_path_factory, network_listener):
             "files before": before, "files after": course_files(folder)}
 
 
+def submitted_notebook(folder, student):
+    return folder / "submitted" / student / course.ASSIGNMENT / course.NOTEBOOK
+
+
 def plant(cases, folder, classmate):
     """Adds to each case's submitted folder what its notebook alone cannot hold (links, FIFOs),
-    pointing at the correct `classmate` of the same class."""
-    submitted = folder / "submitted"
+    pointing at the notebook `classmate` of a correct classmate."""
     for student, case in cases.items():
         if case.plant:
-            case.plant(submitted / student / course.ASSIGNMENT,
-                       submitted / classmate / course.ASSIGNMENT / course.NOTEBOOK)
+            case.plant(folder / "submitted" / student / course.ASSIGNMENT, classmate)
 
 
 def peak_memories(processes):
@@ -184,42 +175,58 @@ def peak_memories(processes):
 def doors_run(tmp_path_factory):
     """The doors' attacks (tests/adversarial.py: DOORS, COMMAND_LINE_DOORS) and the correct
     classmate their links point at, graded by plain `nbgrader autograde` on the command line,
-    then their feedback. Three courses graded at once: the flood alone (its grading process's
-    peak memory), the other attacks with the classmate, and the classmate alone (the memory a
-    normal grading takes)."""
+    then their feedback. Four courses graded at once: the flood alone (its grading process's
+    peak memory), the classmate alone (the memory a normal grading takes; the other attacks'
+    links point at its notebook), and the other attacks in two courses, so that both cores
+    stay busy."""
     cases = {**adversarial.DOORS, **adversarial.COMMAND_LINE_DOORS}
     bruno = course.filled(answers.master_solutions())
-    flood = ["puerta_inundacion"]
-    classes = {"inundacion": {s: cases[s].notebook() for s in flood},
-               "puertas": {**{s: case.notebook() for s, case in cases.items() if s not in flood},
-                           "bruno": bruno},
-               "normal": {"bruno": bruno}}
+    flood = "puerta_inundacion"
+    doors = sorted(student for student in cases if student != flood)
+    classes = {"inundacion": {flood: cases[flood].notebook()},
+               "normal": {"bruno": bruno},
+               "puertas": {s: cases[s].notebook() for s in doors[::2]},
+               "puertas_2": {s: cases[s].notebook() for s in doors[1::2]}}
     folders = {name: course.course_with(notebooks, tmp_path_factory.mktemp(name))
                for name, notebooks in classes.items()}
-    plant(cases, folders["puertas"], classmate="bruno")
+    for name in ("puertas", "puertas_2"):
+        plant({s: cases[s] for s in classes[name]}, folders[name],
+              classmate=submitted_notebook(folders["normal"], "bruno"))
     runs = [course.start_nbgrader("autograde", course.ASSIGNMENT, course=folder)
             for folder in folders.values()]
-    (flood_log, peak), (log, _), (normal_log, normal_peak) = peak_memories(runs)
+    (flood_log, peak), (normal_log, normal_peak), *door_runs = peak_memories(runs)
+    log = "".join(output for output, _ in door_runs)
     (folders["puertas"] / "autograde.log").write_text(log)
     assert runs[0].returncode == 0, flood_log[-3000:]
-    assert runs[2].returncode == 0, normal_log[-3000:]  # (the doors' fails for one student)
-    course.in_each([folders["inundacion"], folders["puertas"]], "generate_feedback",
-                   course.ASSIGNMENT)
+    assert runs[1].returncode == 0, normal_log[-3000:]  # (the doors' fail for one student)
+    course.in_each([folders[name] for name in ("inundacion", "puertas", "puertas_2")],
+                   "generate_feedback", course.ASSIGNMENT)
     report = course.ROOT / "tests" / "out" / "flood_memory.md"
     report.parent.mkdir(exist_ok=True)
     report.write_text(f"peak resident memory of `nbgrader autograde`: {peak / 2**20:.0f} MB "
                       f"grading the 600 MB flood, {normal_peak / 2**20:.0f} MB grading a "
                       "correct student, side by side\n")
-    where = {student: folders["puertas"] for student in classes["puertas"]}
-    where.update({student: folders["inundacion"] for student in flood})
+    where = {student: folders[name] for name, notebooks in classes.items()
+             for student in notebooks}
     return {"folders": where, "log": log + flood_log, "peak": peak,
             "normal peak": normal_peak, "cases": cases}
 
 
 @pytest.fixture(scope="session")
-def graded(grading_run):
-    """{student: course folder} of every student graded in the session's grading run."""
-    return grading_run["folders"]
+def made_grade(tmp_path_factory):
+    """A fresh copy of the course where `make grade` has run: release/, then the demo students
+    graded (autograded/, feedback/, gradebook.db, grades.csv)."""
+    fresh = course.new_course(tmp_path_factory.mktemp("make-grade") / "course")
+    course.release(fresh)
+    course.demo(fresh)
+    return fresh
+
+
+@pytest.fixture(scope="session")
+def graded(grading_run, made_grade):
+    """{student: course folder} of every student graded in the session: the grading run's,
+    and the demo students `make grade` graded (ana_completa is in both: the grading run's)."""
+    return {**dict.fromkeys(course.demo_submissions(), made_grade), **grading_run["folders"]}
 
 
 @pytest.fixture(scope="session")
@@ -229,9 +236,10 @@ def outcomes(grading_run):
 
 
 @pytest.fixture(scope="session")
-def feedback(graded):
-    """{student: feedback HTML}, generated with the course's nbgrader configuration."""
-    for folder in set(graded.values()):
+def feedback(graded, grading_run):
+    """{student: feedback HTML}, generated with the course's nbgrader configuration (`make
+    grade` generated the demo's)."""
+    for folder in set(grading_run["folders"].values()):
         course.nbgrader("generate_feedback", course.ASSIGNMENT, course=folder)
     pages = {}
     for student, folder in graded.items():

@@ -52,6 +52,7 @@ def test_correct_answers_written_differently_get_full_marks(graded, student):
 @pytest.mark.parametrize("name", [answer.name for answer in answers.WRONG])
 def test_every_wrong_answer_loses_points_in_its_own_part(graded, name):
     student, part = student_with_wrong(name)
+    assert student, f"no fairness student hands in {name!r} (tests/conftest.py)"
     found = points_by_part(scores(graded, student))[part]
     assert found < FULL[part], f"{part} / {name} ({student}): kept all {FULL[part]} points"
 
@@ -116,16 +117,12 @@ def test_feedback_and_autograded_notebooks_hold_no_path_of_the_grading_machine(g
 GENERATED = ("release", "submitted", "autograded", "feedback", "gradebook.db", "grades.csv")
 
 
-def test_make_grade_on_a_fresh_copy_writes_every_committed_file_byte_for_byte(tmp_path):
-    fresh = course.new_course(tmp_path / "course")
-    course.release(fresh)
-    course.demo(fresh)
-
+def test_make_grade_on_a_fresh_copy_writes_every_committed_file_byte_for_byte(made_grade):
     def generated(root):
         return {pathlib.Path(path).relative_to(root): digest for path, digest in
                 course.checksums(*(root / name for name in GENERATED)).items()}
 
-    committed, regenerated = generated(course.ROOT), generated(fresh)
+    committed, regenerated = generated(course.ROOT), generated(made_grade)
     differing = sorted(str(path) for path in committed.keys() | regenerated.keys()
                        if committed.get(path) != regenerated.get(path))
     assert differing == [], f"a fresh `make grade` changes {differing}: run it and commit"
