@@ -33,7 +33,6 @@ SLOW = MASTER["face_interpolation"] + (
 # {student: (notebook, expected total scores, what the report must note)}
 CLASS = {
     "ana": (lambda: course.filled(answers.ALTERNATIVE), {100}, None),
-    "bruno": (lambda: course.filled(MASTER), {100}, None),
     "cuelga": (lambda: course.filled({**MASTER, "build_encoder": HANGS}), {10}, "cell hung"),
     "muere": (CASES["adv_kernel_dies"].notebook, {85}, "kernel died"),
     "mata": (CASES["atk_mata_padre"].notebook, {85}, None),
@@ -42,7 +41,7 @@ CLASS = {
     "zeta_lenta": (lambda: course.filled({**MASTER, "face_interpolation": SLOW}), {85, 88},
                    "time limit"),
 }
-QUICK_CLASS = {student: CLASS[student] for student in ("ana", "bruno", "muere", "mata", "vacio")}
+QUICK_CLASS = {student: CLASS[student] for student in ("ana", "muere", "mata", "vacio")}
 
 
 def free_port():

@@ -128,10 +128,10 @@ def test_two_graders_at_once_leave_each_student_once_with_every_grade(two_grader
         f"{two_graders['seconds']:.0f} s.\n")
 
 
-def test_the_shared_gradebook_gives_the_grades_sqlite_gives(two_graders, grading_run):
-    """The same students in the session's class, graded into its SQLite gradebook."""
+def test_the_shared_gradebook_gives_the_grades_sqlite_gives(two_graders, graded):
+    """The same students as the session graded them, each in its course's SQLite gradebook."""
     students = [s for group in GRADERS.values() for s in group]
     shared, _ = grades_in(two_graders["url"], students)
-    folder = grading_run["folders"]["ana_completa"]
-    alone, _ = grades_in(f"sqlite:///{folder / 'gradebook.db'}", students)
+    alone = {student: grades_in(f"sqlite:///{graded[student] / 'gradebook.db'}",
+                                [student])[0][student] for student in students}
     assert shared == alone

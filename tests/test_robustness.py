@@ -27,11 +27,9 @@ def test_adversarial_submission_costs_points_only_in_the_parts_it_breaks(graded,
         assert points_by_part(found) == expected, f"{case.description}: {points_by_part(found)}"
 
 
-@pytest.mark.parametrize("student", ["adv_hang", "adv_sleep_loop"])
-def test_a_function_that_never_returns_ends_its_students_grading_within_4_minutes(outcomes,
-                                                                                   student):
-    seconds = outcomes[student].seconds
-    assert seconds < 240, f"{CASES[student].description}: graded in {seconds} s"
+def test_a_function_that_never_returns_ends_its_students_grading_within_4_minutes(outcomes):
+    seconds = outcomes["adv_hang"].seconds
+    assert seconds < 240, f"{CASES['adv_hang'].description}: graded in {seconds} s"
 
 
 def test_a_dead_kernel_is_graded_and_logged(graded, outcomes):
