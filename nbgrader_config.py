@@ -19,7 +19,7 @@ c = get_config()  # noqa: F821
 c.CourseDirectory.root = HERE
 c.CourseDirectory.course_id = "vae-olivetti"
 
-# Timestamped log lines: an instructor (and grading/course.py) can see how long each student took.
+# Timestamped log lines: an instructor (and grading/course.py) sees how long each student took.
 c.Application.log_format = "[%(name)s %(asctime)s %(levelname)s] %(message)s"
 c.Application.log_datefmt = "%H:%M:%S"
 
