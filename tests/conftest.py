@@ -39,10 +39,6 @@ def points_by_part(cell_scores):
 FULL = points_by_part(graded_cells())
 
 
-def slug(text):
-    return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
-
-
 def wrong_rounds():
     """[{part: wrong answer}]: round k holds the k-th wrong answer of grading/answers.py of every
     part that has one."""

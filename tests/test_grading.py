@@ -13,7 +13,7 @@ import pytest
 
 from grading import answers, course
 from conftest import (FULL, fairness_submissions, hidden_lines, points_by_part, scores,
-                      solution_lines, student_with_wrong)
+                      solution_lines, student_with_wrong, submitted_notebook)
 
 CASES = fairness_submissions()
 
@@ -67,7 +67,7 @@ def test_a_right_part_keeps_full_marks_when_every_other_part_is_wrong(graded, pa
 
 
 def submitted_lines(student, graded):
-    notebook = graded[student] / "submitted" / student / course.ASSIGNMENT / course.NOTEBOOK
+    notebook = submitted_notebook(graded[student], student)
     return {line.strip() for cell in nbformat.read(notebook, 4).cells
             for line in cell.source.splitlines()}
 

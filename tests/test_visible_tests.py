@@ -57,11 +57,8 @@ def validated(tmp_path_factory):
         found = dict(zip(cases, pool.map(lambda item: validate(item[1], folder / f"n{item[0]}"),
                                          enumerate(cases.values()))))
     rows = ["| answer | part | its part's visible tests that failed |", "|---|---|---|"]
-    for k, wrong in enumerate(wrong_rounds(), 1):
-        failed = found[f"round {k}"][1]
-        for part, answer in wrong.items():
-            caught = sorted(cell for cell in failed if part_of(cell) == part)
-            rows.append(f"| {answer.name} | {part} | {', '.join(caught) or 'none'} |")
+    for name, (part, cells) in caught_by_their_part(found).items():
+        rows.append(f"| {name} | {part} | {', '.join(cells) or 'none'} |")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(rows) + "\n")
     return found
@@ -73,18 +70,20 @@ def test_validate_passes_a_correct_answer(validated, name):
     assert SUCCESS in output, f"Validate rejects the {name}: {output[-1500:]}"
 
 
-def caught(validated):
-    """{wrong answer: whether a visible test of its own part failed}."""
+def caught_by_their_part(validated):
+    """{wrong answer: (its part, the visible tests of that part that failed)}."""
     found = {}
     for k, wrong in enumerate(wrong_rounds(), 1):
         failed = validated[f"round {k}"][1]
-        found.update({answer.name: any(part_of(cell) == part for cell in failed)
+        found.update({answer.name: (part, sorted(cell for cell in failed
+                                                 if part_of(cell) == part))
                       for part, answer in wrong.items()})
     return found
 
 
 def test_validate_catches_every_wrong_answer_a_visible_test_can_catch(validated):
-    missed = sorted(name for name, seen in caught(validated).items() if not seen)
+    missed = sorted(name for name, (_, cells) in caught_by_their_part(validated).items()
+                    if not cells)
     assert missed == sorted(NOT_CAUGHT_VISIBLY), (
         f"wrong answers that pass every visible test of their part: {missed} (documented as "
         f"not catchable: {sorted(NOT_CAUGHT_VISIBLY)})")
