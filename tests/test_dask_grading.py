@@ -22,14 +22,19 @@ from grading import answers, course, dask_grading
 from adversarial import CASES
 
 MASTER = answers.master_solutions()
-TIME_LIMIT = 45  # seconds of one notebook (Sandbox.time_limit) in this test
-# Hangs in its build_encoder cell and ignores nbgrader's interrupt at the cell timeout (30 s).
+# This class's limits, shorter than the course's (300 s a notebook, 30 s a cell) to keep the test
+# short, and apart enough for each of its two students to meet one limit only: a loaded machine
+# takes up to 20 s to reach a student's second part.
+TIME_LIMIT = 50  # seconds of one notebook (Sandbox.time_limit)
+CELL_TIMEOUT = 20  # seconds of one cell (Execute.timeout), then nbgrader's interrupt
+LIMITS = {"Sandbox": {"time_limit": TIME_LIMIT}, "Execute": {"timeout": CELL_TIMEOUT}}
+# Hangs in its build_encoder cell and ignores nbgrader's interrupt at the cell timeout.
 HANGS = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C no le llega\n"
          "while True:\n    pass\n")
-# Every cell after its face_interpolation cell takes 20 s: under the cell timeout, over the
-# notebook's time limit by the second interpolation test.
+# Every cell after its face_interpolation cell takes 15 s: under the cell timeout, over the
+# notebook's time limit by the third interpolation test at the latest.
 SLOW = MASTER["face_interpolation"] + (
-    "\nimport time\nget_ipython().events.register('pre_run_cell', lambda *a: time.sleep(20))\n")
+    "\nimport time\nget_ipython().events.register('pre_run_cell', lambda *a: time.sleep(15))\n")
 # {student: (notebook, expected total scores, what the report must note)}
 CLASS = {
     "ana": (lambda: course.filled(answers.ALTERNATIVE), {100}, None),
@@ -37,8 +42,8 @@ CLASS = {
     "muere": (CASES["adv_kernel_dies"].notebook, {85}, "kernel died"),
     "mata": (CASES["atk_mata_padre"].notebook, {85}, None),
     "vacio": (lambda: course.filled({}), {0}, None),
-    # the second interpolation test is cut; the first one passes if it ran before the limit
-    "zeta_lenta": (lambda: course.filled({**MASTER, "face_interpolation": SLOW}), {85, 88},
+    # the interpolation tests cut by the limit score 0; those that ran before it keep theirs
+    "zeta_lenta": (lambda: course.filled({**MASTER, "face_interpolation": SLOW}), {85, 88, 93},
                    "time limit"),
 }
 QUICK_CLASS = {student: CLASS[student] for student in ("ana", "muere", "mata", "vacio")}
@@ -109,11 +114,13 @@ def cluster(folder, workers=2):
             kill(process)
 
 
-def grade(class_, folder, scheduler, settings=None):
+def grade(class_, running, name, settings=None):
+    """`class_` graded on `running` (of the `two_workers` fixture) in a course folder `name`."""
     notebooks = {student: notebook() for student, (notebook, _, _) in class_.items()}
-    graded = course.course_with(notebooks, folder / "course")
-    outcomes, report = course.autograde_class(graded, scheduler=scheduler, settings=settings,
-                                              progress=False, tls=folder / "tls")
+    graded = course.course_with(notebooks, running["folder"] / name)
+    outcomes, report = course.autograde_class(graded, scheduler=running["scheduler"],
+                                              settings=settings, progress=False,
+                                              tls=running["folder"] / "tls")
     print(report)
     return graded, outcomes, report
 
@@ -126,37 +133,44 @@ def worker_of(process, names):
 
 
 @pytest.fixture(scope="module")
-def class_on_two_workers(tmp_path_factory):
+def two_workers(tmp_path_factory):
+    """The cluster of this module's classes, graded one after the other on it as an instructor
+    grades two assignments: the class with the limits, then the one that loses a worker."""
     folder = tmp_path_factory.mktemp("dask-cluster")
-    with cluster(folder) as (scheduler, _, _):
-        started = time.time()
-        graded, outcomes, report = grade(CLASS, folder, scheduler,
-                                         {"Sandbox": {"time_limit": TIME_LIMIT}})
+    with cluster(folder) as (scheduler, workers, names):
+        yield {"folder": folder, "scheduler": scheduler, "workers": workers, "names": names}
+
+
+@pytest.fixture(scope="module")
+def class_on_two_workers(two_workers):
+    started = time.time()
+    graded, outcomes, report = grade(CLASS, two_workers, "course", LIMITS)
     return {"course": graded, "outcomes": outcomes, "report": report, "started": started}
 
 
 @pytest.fixture(scope="module")
-def class_with_a_killed_worker(tmp_path_factory):
-    """The quick class graded on two workers, one of them SIGKILLed (with its kernel) while
-    it grades a student, once another student has been graded."""
-    folder = tmp_path_factory.mktemp("dask-kill")
-    with cluster(folder) as (scheduler, workers, names):
-        victim = worker_of(workers[1], names)
-        killed = {}
+def class_with_a_killed_worker(two_workers, class_on_two_workers):
+    """The quick class graded on the same two workers (after the first class, which needs
+    both), one of them SIGKILLed (with its kernel) while it grades a student, once another
+    student has been graded."""
+    scheduler, workers, names = (two_workers[key] for key in ("scheduler", "workers", "names"))
+    victim = worker_of(workers[1], names)
+    autograded = two_workers["folder"] / "killed" / "autograded"
+    killed, graded_all = {}, threading.Event()
+    security = dask_grading.course_security(two_workers["folder"] / "tls")
 
-        def kill_the_victim_while_it_grades():
-            with Client(scheduler, timeout=60,
-                        security=dask_grading.course_security(folder / "tls")) as watcher:
-                while not killed:
-                    graded_so_far = list((folder / "course" / "autograded").glob("*"))
-                    busy = watcher.processing().get(victim)
-                    if graded_so_far and busy:
-                        kill(workers[1])
-                        killed.update(worker=victim, tasks=busy, at=time.time())
-                    time.sleep(0.2)
+    def kill_the_victim_while_it_grades():
+        with Client(scheduler, timeout=60, security=security) as watcher:
+            while not killed and not graded_all.is_set():
+                busy = watcher.processing().get(victim)
+                if busy and autograded.exists() and any(autograded.iterdir()):
+                    kill(workers[1])
+                    killed.update(worker=victim, tasks=busy, at=time.time())
+                time.sleep(0.2)
 
-        threading.Thread(target=kill_the_victim_while_it_grades, daemon=True).start()
-        graded, outcomes, report = grade(QUICK_CLASS, folder, scheduler)
+    threading.Thread(target=kill_the_victim_while_it_grades, daemon=True).start()
+    graded, outcomes, report = grade(QUICK_CLASS, two_workers, "killed")
+    graded_all.set()
     return {"course": graded, "outcomes": outcomes, "report": report, "killed": killed,
             "survivor": next(address for address in names.values() if address != victim)}
 
@@ -269,12 +283,11 @@ def test_the_student_graded_on_the_killed_worker_is_regraded_on_the_other(
 
 
 @pytest.fixture(scope="module")
-def tls_scheduler(tmp_path_factory):
-    """A scheduler and one worker speaking TLS with the course's certificates, and a second
-    CA's certificates (someone else's)."""
-    folder = tmp_path_factory.mktemp("tls")
-    with cluster(folder, workers=1) as (address, _, _):
-        yield address, folder / "tls", course.make_certificates(folder / "otra")
+def tls_scheduler(two_workers):
+    """The module's scheduler, speaking TLS with the course's certificates, and a second CA's
+    certificates (someone else's)."""
+    folder = two_workers["folder"]
+    return two_workers["scheduler"], folder / "tls", course.make_certificates(folder / "otra")
 
 
 def test_a_client_without_a_certificate_cannot_reach_the_tls_scheduler(tls_scheduler):
