@@ -111,8 +111,8 @@ from sklearn.datasets import fetch_olivetti_faces
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
-# Al calificar, nbgrader define NBGRADER_EXECUTION: la vitrina del final no entrena entonces
-# (las pruebas ocultas usan sus propios modelos pequeños).
+# Al validar, nbgrader define NBGRADER_EXECUTION: la vitrina del final no entrena entonces
+# (las pruebas usan sus propios modelos pequeños).
 EN_CALIFICACION = "NBGRADER_EXECUTION" in os.environ
 print("TensorFlow", tf.__version__)
 
@@ -140,8 +140,8 @@ print("X:", X.shape, X.dtype, "| valores entre", X.min(), "y", X.max())
 # %% nbgrader={"grade": false, "grade_id": "figura_datos", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8, filas=None, pie=""):
     """Dibuja una rejilla de caras en escala de grises: `titulos` sobre cada cara (None o "" para
-    ninguno), `filas` a la izquierda de cada fila y `pie` debajo de todo (al calificar no
-    dibuja: nadie la vería)."""
+    ninguno), `filas` a la izquierda de cada fila y `pie` debajo de todo (al validar o
+    calificar no dibuja: nadie la vería)."""
     if EN_CALIFICACION:
         return
     imagenes = np.asarray(imagenes).reshape(-1, 64, 64)
@@ -962,8 +962,9 @@ _observador.observar("test_face_interpolation_latente", globals())
 # Ahora juntamos sus siete funciones: dividimos los datos, construimos un VAE con un espacio
 # latente de 8 dimensiones y lo entrenamos 50 épocas en lotes de 8 caras: con solo 320 fotos
 # de entrenamiento, los lotes pequeños dan más actualizaciones por época y el modelo aprende
-# antes. Esta parte no se califica. Al calificar (`EN_CALIFICACION`) no se entrena ni se
-# dibujan las figuras, para que la calificación sea rápida; en su máquina entrena del todo.
+# antes. Esta parte no se califica: al calificar no se ejecuta, y al validar
+# (`EN_CALIFICACION`) no entrena ni dibuja, para que la validación sea rápida; en su máquina
+# entrena del todo.
 #
 # **Qué esperar** (medido con la solución de referencia en las máquinas del curso, 2 núcleos):
 #
@@ -1016,7 +1017,7 @@ if historia["época"]:
 
 # %% nbgrader={"grade": false, "grade_id": "vitrina_curva", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def dibujar_curvas(historia):
-    """Los dos términos de la pérdida a lo largo del entrenamiento (al calificar no dibuja)."""
+    """Los dos términos de la pérdida a lo largo del entrenamiento (al validar no dibuja)."""
     if EN_CALIFICACION:
         return
     figura, ejes = plt.subplots(1, 2, figsize=(11, 3.8))

@@ -22,6 +22,8 @@
 * stops a notebook's kernel at the notebook's time limit (`Sandbox.time_limit`, 300 s: a cell
   that ignores the interrupt at nbgrader's 30 s cell timeout would otherwise hold every later
   cell for 30 s more);
+* does not run the course's cells that nothing grades and that would only cost time (the
+  showcase at the end, `SandboxedExecute.skip_cells`);
 * grades a notebook whose kernel died, or hung in a cell that ignored nbgrader's interrupt: the
   cells it ran keep their results, the graded cells after it fail with a message (nbgrader
   alone would skip the student).
@@ -37,6 +39,7 @@ import glob
 import importlib
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import signal
@@ -57,7 +60,7 @@ from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKer
 from nbclient.util import ensure_async
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Any, Bool, Integer, default
+from traitlets import Any, Bool, Integer, Unicode, default
 from traitlets.config import Application, Configurable
 
 from grading import STUDENT_KERNEL, kernel_messages, student_kernel_module, submission_files
@@ -601,6 +604,10 @@ class SandboxedExecute(Sandbox, Execute):
 
     prestart = Bool(True, help="Start the next student's kernel in its sandbox while this "
                     "student's notebook runs (KernelPool).").tag(config=True)
+    skip_cells = Unicode("", help="A regular expression: the locked course cells that grade "
+                         "nothing and whose grade_id it matches are not run (their outputs "
+                         "stay empty). A student cannot skip a test cell this way: nbgrader "
+                         "puts a graded cell back, as the master has it.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -697,7 +704,15 @@ class SandboxedExecute(Sandbox, Execute):
             kernel_pool().prepare(self._kind)
         return kc
 
+    def skipped(self, cell):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        return bool(self.skip_cells and nbgrader.get("locked") and not nbgrader.get("grade")
+                    and not nbgrader.get("solution")
+                    and re.fullmatch(self.skip_cells, nbgrader.get("grade_id", "")))
+
     def preprocess_cell(self, cell, resources, index):
+        if self.skipped(cell):
+            return cell, resources
         self._cell_index = index
         clock = time.monotonic()
         try:

@@ -330,8 +330,25 @@ ATTACKS = {
             print("Success! Your notebook passes all the tests.")
             """)),
         same_as_wrong="split with random_state=0"),
+    "atk_salta_pruebas": Case(
+        "wrong build_decoder (sigmoid) whose test cells are relabeled as showcase cells "
+        "(ungraded, grade_id vitrina_...), which grading does not run",
+        lambda: tests_as_showcase(with_part("build_decoder", answers.wrong(
+            "sigmoid on the last layer").code(MASTER)), "build_decoder"),
+        same_as_wrong="sigmoid on the last layer"),
 }
 CASES.update(ATTACKS)
+
+
+def tests_as_showcase(notebook, part):
+    """`notebook` with the test cells of `part` relabeled as the showcase's cells are, which
+    `SandboxedExecute.skip_cells` does not run: locked, ungraded, grade_id vitrina_..."""
+    for cell in notebook.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if nbgrader.get("grade_id", "").startswith(f"test_{part}_"):
+            nbgrader.update(grade=False, grade_id=f"vitrina_{nbgrader['grade_id']}")
+            nbgrader.pop("points", None)
+    return notebook
 
 
 # ------------------------------------------------------------------------------------ doors

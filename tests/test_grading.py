@@ -72,6 +72,18 @@ def submitted_lines(student, graded):
             for line in cell.source.splitlines()}
 
 
+def test_the_showcase_is_not_run_when_grading_and_every_other_code_cell_is(graded):
+    """(`c.SandboxedExecute.skip_cells`: the showcase grades nothing and would only cost time.)"""
+    student = "correcta_maestra"
+    notebook = nbformat.read(graded[student] / "autograded" / student / course.ASSIGNMENT /
+                             course.NOTEBOOK, 4)
+    counts = {cell.metadata["nbgrader"]["grade_id"]: cell.execution_count
+              for cell in notebook.cells if cell.cell_type == "code"}
+    run = sorted(grade_id for grade_id, count in counts.items() if count)
+    expected = sorted(grade_id for grade_id in counts if not grade_id.startswith("vitrina_"))
+    assert run == expected, f"cells run: {run}; expected every cell but the showcase"
+
+
 def test_feedback_shows_no_hidden_test_or_grader_code_and_no_solution_it_did_not_submit(
         graded, feedback):
     for student, page in feedback.items():
