@@ -331,25 +331,31 @@ ATTACKS = {
             """)),
         same_as_wrong="split with random_state=0"),
     "atk_salta_pruebas": Case(
-        "wrong build_decoder (sigmoid) whose test cells are relabeled as showcase cells "
-        "(ungraded, grade_id vitrina_...), which grading does not run",
+        "wrong build_decoder (sigmoid) whose test cells take the ids of showcase cells "
+        "(ungraded, grade_id vitrina_...), which grading does not run: no longer graded "
+        "cells, they score nothing",
         lambda: tests_as_showcase(with_part("build_decoder", answers.wrong(
             "sigmoid on the last layer").code(MASTER)), "build_decoder"),
-        same_as_wrong="sigmoid on the last layer"),
+        ("build_decoder",)),
 }
 CASES.update(ATTACKS)
 
 
 def tests_as_showcase(notebook, part):
-    """`notebook` with the test cells of `part` relabeled as the showcase's cells are, which
-    `SandboxedExecute.skip_cells` does not run: locked, ungraded, grade_id vitrina_..."""
-    for cell in notebook.cells:
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if nbgrader.get("grade_id", "").startswith(f"test_{part}_"):
-            nbgrader.update(grade=False, grade_id=f"vitrina_{nbgrader['grade_id']}")
-            nbgrader.pop("points", None)
-    return notebook
+    """`notebook` with the test cells of `part` relabeled as showcase cells, which
+    `SandboxedExecute.skip_cells` does not run: each takes the grade_id (and the locked,
+    ungraded metadata) of a showcase cell the student deleted. (With an id the course does not
+    have, nbgrader drops the id and refuses the notebook: no grade either way.)"""
+    def grade_id(cell):
+        return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
+    showcase = [cell for cell in notebook.cells if grade_id(cell).startswith("vitrina_")]
+    tests = [cell for cell in notebook.cells if grade_id(cell).startswith(f"test_{part}_")]
+    for test, taken in zip(tests, showcase):
+        test.metadata.nbgrader.update(grade=False, grade_id=grade_id(taken))
+        test.metadata.nbgrader.pop("points", None)
+        notebook.cells.remove(taken)
+    return notebook
 
 # ------------------------------------------------------------------------------------ doors
 # What a submission folder, a kernel message or an output can carry across the sandbox's
