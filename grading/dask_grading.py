@@ -22,7 +22,8 @@ Failures are of two kinds. The machine's: a worker that dies (Dask gives its tas
 worker, and reports a student whose task was on ALLOWED_FAILURES + 1 dying workers), or an
 autograde that did not finish, such as a kernel that did not start (InfrastructureError, retried
 RETRIES times). The student's: a cell's timeout, a kernel the student killed, the notebook's
-time limit; those are graded as they are, never retried.
+time limit; those are graded as they are, never retried; and a notebook nbgrader refuses
+(REFUSALS), reported not graded, never retried.
 """
 import contextlib
 import copy
@@ -64,6 +65,17 @@ INCIDENTS = {"died in cell": "kernel died", "stopped at the time limit": "time l
              "Timeout waiting for execute reply": "cell timeout",
              "did not answer the interrupt": "cell hung", "Fork bomb": "fork bomb",
              "WITHOUT the sandbox": "not sandboxed"}
+
+
+# What the log of an autograde that did not finish says when nbgrader refused the notebook
+# itself: the student's doing, reported once and never retried.
+REFUSALS = {"the nbgrader metadata may be corrupted":
+            "nbgrader refused the notebook: its nbgrader metadata is corrupted (a test or "
+            "read-only cell's metadata was changed)"}
+
+
+def refusal_in(log):
+    return next((why for line, why in REFUSALS.items() if line in log), None)
 
 
 class InfrastructureError(RuntimeError):
@@ -251,6 +263,9 @@ class CourseOnWorker(WorkerPlugin):
         sandbox.kernel_pool().more_may_come = True  # students come one task at a time
         import_tensorflow_quietly()  # the grader's verdicts use it
         outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
+        refused = refusal_in(outcome.get("log", "") + outcome.get("error", ""))
+        if not outcome["success"] and refused:
+            return {"student": student, "refused": refused, "worker": worker.address}
         if not outcome["success"]:
             raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
                                       f"{failure_of(outcome)}")
@@ -310,6 +325,9 @@ def grade_student(student, submission, digest):
             warnings.simplefilter("ignore", SAWarning)
             autograde_started = time.time()
             outcome = run_nbgrader(Autograde, root, copy.deepcopy(course.config), student)
+        refused = refusal_in(outcome.get("log", "") + outcome.get("error", ""))
+        if not outcome["success"] and refused:
+            return {"student": student, "refused": refused, "worker": worker.address}
         if not outcome["success"]:
             raise InfrastructureError(f"nbgrader autograde of {student} did not finish on "
                                       f"{worker.address}:\n{failure_of(outcome)}")
@@ -495,8 +513,11 @@ def grade_class(course, client, settings=None, progress=None):
     for future in running:
         student = student_of.pop(future.key)
         died, retried = client.run_on_scheduler(attempts_of, future.key)
-        if future.status == "finished":
-            result = future.result()
+        result = future.result() if future.status == "finished" else None
+        if result and "refused" in result:
+            failed += 1
+            outcomes[student].notes.append(f"NOT GRADED: {result['refused']}")
+        elif result:
             record(course, result)
             outcomes[student] = Outcome(student, total_score(result), result["seconds"],
                                         result["started"], result["worker"],

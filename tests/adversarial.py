@@ -337,24 +337,33 @@ ATTACKS = {
         lambda: tests_as_showcase(with_part("build_decoder", answers.wrong(
             "sigmoid on the last layer").code(MASTER)), "build_decoder"),
         ("build_decoder",)),
+    "atk_id_desconocido": Case(
+        "wrong build_decoder whose test cells are relabeled ungraded, with ids the course does "
+        "not have: nbgrader refuses the notebook (reported once, not retried)",
+        lambda: tests_as_showcase(with_part("build_decoder", answers.wrong(
+            "sigmoid on the last layer").code(MASTER)), "build_decoder", known_ids=False),
+        graded=False),
 }
 CASES.update(ATTACKS)
 
 
-def tests_as_showcase(notebook, part):
+def tests_as_showcase(notebook, part, known_ids=True):
     """`notebook` with the test cells of `part` relabeled as showcase cells, which
     `SandboxedExecute.skip_cells` does not run: each takes the grade_id (and the locked,
-    ungraded metadata) of a showcase cell the student deleted. (With an id the course does not
-    have, nbgrader drops the id and refuses the notebook: no grade either way.)"""
+    ungraded metadata) of a showcase cell the student deleted, or with `known_ids=False` an id
+    of that form the course does not have (nbgrader then drops the id and refuses the
+    notebook)."""
     def grade_id(cell):
         return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
     showcase = [cell for cell in notebook.cells if grade_id(cell).startswith("vitrina_")]
     tests = [cell for cell in notebook.cells if grade_id(cell).startswith(f"test_{part}_")]
     for test, taken in zip(tests, showcase):
-        test.metadata.nbgrader.update(grade=False, grade_id=grade_id(taken))
+        test.metadata.nbgrader.update(
+            grade=False, grade_id=grade_id(taken) if known_ids else f"vitrina_{grade_id(test)}")
         test.metadata.nbgrader.pop("points", None)
-        notebook.cells.remove(taken)
+        if known_ids:
+            notebook.cells.remove(taken)
     return notebook
 
 # ------------------------------------------------------------------------------------ doors

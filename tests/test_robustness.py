@@ -49,6 +49,15 @@ def test_a_student_whose_notebook_was_left_out_is_reported_not_graded(outcomes):
     assert "NOT GRADED: no notebook left to grade" in outcome.notes, outcome.notes
 
 
+def test_a_notebook_nbgrader_refuses_is_reported_once_and_not_retried(outcomes):
+    outcome = outcomes["atk_id_desconocido"]
+    assert outcome.score is None
+    assert "NOT GRADED: nbgrader refused the notebook: its nbgrader metadata is corrupted" in (
+        "; ".join(outcome.notes)), outcome.notes
+    assert not any("retried" in note for note in outcome.notes), (
+        f"the student's own notebook is not the machine's failure: {outcome.notes}")
+
+
 def test_a_flood_of_output_is_cut_in_the_notebook_with_a_spanish_note(graded):
     notebook = (graded["adv_flood"] / "autograded" / "adv_flood" / course.ASSIGNMENT /
                 course.NOTEBOOK)
