@@ -263,9 +263,6 @@ class CourseOnWorker(WorkerPlugin):
         sandbox.kernel_pool().more_may_come = True  # students come one task at a time
         import_tensorflow_quietly()  # the grader's verdicts use it
         outcome = run_nbgrader(GenerateAssignment, self.folder, self.config)
-        refused = refusal_in(outcome.get("log", "") + outcome.get("error", ""))
-        if not outcome["success"] and refused:
-            return {"student": student, "refused": refused, "worker": worker.address}
         if not outcome["success"]:
             raise InfrastructureError(f"generate_assignment failed on {worker.address}:\n"
                                       f"{failure_of(outcome)}")
@@ -325,10 +322,10 @@ def grade_student(student, submission, digest):
             warnings.simplefilter("ignore", SAWarning)
             autograde_started = time.time()
             outcome = run_nbgrader(Autograde, root, copy.deepcopy(course.config), student)
-        refused = refusal_in(outcome.get("log", "") + outcome.get("error", ""))
-        if not outcome["success"] and refused:
-            return {"student": student, "refused": refused, "worker": worker.address}
         if not outcome["success"]:
+            refused = refusal_in(outcome.get("log", "") + outcome.get("error", ""))
+            if refused:  # the student's own notebook: reported, not retried
+                return {"student": student, "refused": refused, "worker": worker.address}
             raise InfrastructureError(f"nbgrader autograde of {student} did not finish on "
                                       f"{worker.address}:\n{failure_of(outcome)}")
         log = outcome.get("log", "")

@@ -134,6 +134,10 @@ def submitted_notebook(folder, student):
     return folder / "submitted" / student / course.ASSIGNMENT / course.NOTEBOOK
 
 
+def autograded_notebook(folder, student):
+    return folder / "autograded" / student / course.ASSIGNMENT / course.NOTEBOOK
+
+
 def plant(cases, folder, classmate):
     """Adds to each case's submitted folder what its notebook alone cannot hold (links, FIFOs),
     pointing at the notebook `classmate` of a correct classmate."""

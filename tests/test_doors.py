@@ -12,14 +12,14 @@ import pytest
 
 from grading import course
 from adversarial import COMMAND_LINE_DOORS, DOORS
-from conftest import FULL, points_by_part
+from conftest import FULL, autograded_notebook, points_by_part
 from grading.submission_files import LEFT_OUT_FOLDER
 
 MB = 1 << 20
 
 
-def autograded_notebook(run, student):
-    return run["folders"][student] / "autograded" / student / course.ASSIGNMENT / course.NOTEBOOK
+def graded_in(run, student):
+    return autograded_notebook(run["folders"][student], student)
 
 
 def feedback_page(run, student):
@@ -48,7 +48,7 @@ def test_links_fifos_and_devices_in_a_submission_are_left_out_with_a_log_line(do
     for name, why in expected.items():
         line = f"Left out of the grading of puerta_enlaces: {name} is {why}"
         assert line in doors_run["log"], f"no log line {line!r}"
-    graded = autograded_notebook(doors_run, "puerta_enlaces").parent
+    graded = graded_in(doors_run, "puerta_enlaces").parent
     assert sorted(path.name for path in graded.iterdir()) == ["timestamp.txt", course.NOTEBOOK]
 
 
@@ -57,7 +57,7 @@ def test_a_submitted_notebook_that_is_a_link_is_not_graded_as_the_students(doors
             "symbolic link") in doors_run["log"]
     assert "puerta_cuaderno_enlazado has no notebook left to grade: not graded" in (
         doors_run["log"])
-    assert not autograded_notebook(doors_run, "puerta_cuaderno_enlazado").exists()
+    assert not graded_in(doors_run, "puerta_cuaderno_enlazado").exists()
 
 
 def test_only_the_student_without_a_notebook_fails_to_be_graded(doors_run):
@@ -72,11 +72,11 @@ def test_a_folder_over_the_size_limit_is_graded_without_its_extra_files(doors_ru
     submitted = doors_run["folders"]["puerta_pesada"] / "submitted" / "puerta_pesada" / (
         course.ASSIGNMENT)
     assert (submitted / LEFT_OUT_FOLDER / "datos.bin").exists(), "moved aside, not deleted"
-    assert not (autograded_notebook(doors_run, "puerta_pesada").parent / "datos.bin").exists()
+    assert not (graded_in(doors_run, "puerta_pesada").parent / "datos.bin").exists()
 
 
 def test_a_flood_of_output_leaves_a_notebook_and_a_feedback_page_within_the_limits(doors_run):
-    notebook = autograded_notebook(doors_run, "puerta_inundacion").stat().st_size
+    notebook = graded_in(doors_run, "puerta_inundacion").stat().st_size
     page = feedback_page(doors_run, "puerta_inundacion").stat().st_size
     assert notebook < 10 * MB and page < 12 * MB, (notebook, page)
 

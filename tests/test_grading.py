@@ -12,8 +12,9 @@ import nbformat
 import pytest
 
 from grading import answers, course
-from conftest import (FULL, fairness_submissions, hidden_lines, points_by_part, scores,
-                      solution_lines, student_with_wrong, submitted_notebook)
+from conftest import (FULL, autograded_notebook, fairness_submissions, hidden_lines,
+                      points_by_part, scores, solution_lines, student_with_wrong,
+                      submitted_notebook)
 
 CASES = fairness_submissions()
 
@@ -75,8 +76,7 @@ def submitted_lines(student, graded):
 def test_the_showcase_is_not_run_when_grading_and_every_other_code_cell_is(graded):
     """(`c.SandboxedExecute.skip_cells`: the showcase grades nothing and would only cost time.)"""
     student = "correcta_maestra"
-    notebook = nbformat.read(graded[student] / "autograded" / student / course.ASSIGNMENT /
-                             course.NOTEBOOK, 4)
+    notebook = nbformat.read(autograded_notebook(graded[student], student), 4)
     counts = {cell.metadata["nbgrader"]["grade_id"]: cell.execution_count
               for cell in notebook.cells if cell.cell_type == "code"}
     run = sorted(grade_id for grade_id, count in counts.items() if count)

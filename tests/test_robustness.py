@@ -1,9 +1,9 @@
 """What a real class hands in, graded by the same real `nbgrader autograde` run."""
 import pytest
 
-from grading import course
 from adversarial import CASES
-from conftest import FULL, part_of, points_by_part, scores, student_with_wrong
+from conftest import (FULL, autograded_notebook, part_of, points_by_part, scores,
+                      student_with_wrong)
 
 
 GRADED_CASES = [student for student, case in CASES.items() if case.graded]
@@ -59,7 +59,6 @@ def test_a_notebook_nbgrader_refuses_is_reported_once_and_not_retried(outcomes):
 
 
 def test_a_flood_of_output_is_cut_in_the_notebook_with_a_spanish_note(graded):
-    notebook = (graded["adv_flood"] / "autograded" / "adv_flood" / course.ASSIGNMENT /
-                course.NOTEBOOK)
+    notebook = autograded_notebook(graded["adv_flood"], "adv_flood")
     assert notebook.stat().st_size < 3 << 20, notebook.stat().st_size
     assert "Salida recortada: la celda escribió más de 1 MB" in notebook.read_text()

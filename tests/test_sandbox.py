@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from grading import course
-from conftest import FULL, points_by_part, student_with_wrong
+from conftest import FULL, autograded_notebook, points_by_part, student_with_wrong
 
 INSIDE = """
 import json, os, resource, socket, subprocess
@@ -242,9 +242,7 @@ def test_no_submission_reached_a_server_on_the_loopback(graded, network_listener
 
 
 def test_autograded_notebooks_keep_no_observation(graded):
-    folder = graded["ana_completa"]
-    text = (folder / "autograded" / "ana_completa" / course.ASSIGNMENT / course.NOTEBOOK
-            ).read_text(encoding="utf-8")
+    text = autograded_notebook(graded["ana_completa"], "ana_completa").read_text(encoding="utf-8")
     assert "observacion" not in text
 
 
