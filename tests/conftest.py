@@ -92,6 +92,22 @@ def course_files(folder):
 
 
 @pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """The session's one Chromium (Debian's, driven by Playwright), shared by every browser
+    test: JupyterLab, the feedback pages, the formgrader, the hub."""
+    import chromium
+
+    if chromium.CHROMIUM is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    with chromium.playwright().sync_playwright() as driver:
+        context = driver.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium.CHROMIUM,
+            headless=True, args=chromium.FLAGS, viewport={"width": 1280, "height": 900})
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="session")
 def network_listener():
     """A TCP server on 127.0.0.1 that records who connects during the grading (atk_red)."""
     listener = socket.create_server(("127.0.0.1", adversarial.NETWORK_PORT))

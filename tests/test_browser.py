@@ -9,60 +9,27 @@ shows).
 """
 import json
 import os
-import pathlib
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import nbformat
 import pytest
 
+import chromium
 from grading import answers, course
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright = pytest.importorskip(
-    "playwright.sync_api", reason="Playwright for Python is not installed (requirements.txt)")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium on this machine (Debian: apt-get install chromium; "
-                             ".ci/run installs it)")
-
-# No background connections: this machine has no internet and refuses them.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-quic"]
-SCREENSHOTS = pathlib.Path(os.environ.get("SCREENSHOTS_DIR",
-                                          course.ROOT / "tests" / "out" / "screenshots"))
+pytestmark = chromium.needs_chromium
+playwright = chromium.playwright()
+screenshot = chromium.screenshot
 BLANK, COMPLETE = "vae_olivetti.ipynb", "vae_olivetti_completo.ipynb"
 QUICK = "vae_olivetti_completo_5_epocas.ipynb"
 FULL_RUN_SECONDS = 600  # the showcase trains for up to a minute; slow machines get room
 # The figures a full run draws, in order: the data, then the showcase.
 FIGURES = ("dieciséis caras", "curva de entrenamiento", "reconstrucciones", "interpolación",
            "caras generadas", "PCA frente al VAE")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_server(url, process, log, seconds=90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {process.returncode}; its log ends:\n"
-                               + log.read_text(errors="replace")[-2000:])
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer at {url} within {seconds} s")
 
 
 def user_settings(folder, extension, plugin, **values):
@@ -94,7 +61,7 @@ def lab(tmp_path_factory):
     # no offer to fetch Jupyter's news (there is no internet here, and it covers the page).
     user_settings(root / ".settings", "notebook-extension", "tracker", windowingMode="none")
     user_settings(root / ".settings", "apputils-extension", "notification", fetchNews="false")
-    token, port = secrets.token_hex(16), free_port()
+    token, port = secrets.token_hex(16), chromium.free_port()
     log = tmp_path_factory.mktemp("jupyterlab-log") / "jupyterlab.log"  # not in the file browser
     env = course.environment()
     env.pop("NBGRADER_EXECUTION", None)
@@ -109,24 +76,11 @@ def lab(tmp_path_factory):
         cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for_server(f"{base}/api/status?token={token}", server, log)
+        chromium.wait_for_server(f"{base}/api/status?token={token}", server, log,
+                                 name="JupyterLab")
         yield base, token
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    with playwright.sync_playwright() as driver:
-        context = driver.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
-            headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 900})
-        yield context
-        context.close()
+        chromium.stop(server)
 
 
 def open_notebook(browser, lab, name):
@@ -136,11 +90,6 @@ def open_notebook(browser, lab, name):
     page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
     return page
-
-
-def screenshot(target, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    target.screenshot(path=str(SCREENSHOTS / name))
 
 
 # Text of the rendered markdown outside code and formulas: TeX left there was not typeset.
@@ -278,18 +227,14 @@ def test_a_feedback_page_runs_no_script_of_the_student_and_still_shows_their_out
                course.NOTEBOOK.replace(".ipynb", ".html")).as_uri())
     page.wait_for_load_state("load")
     page.wait_for_timeout(1000)  # an onerror fires once its image has failed to load
-    ran = page.evaluate("window.__alumno")
-    handlers = page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
-                             ".some(a => a.name.startsWith('on'))).length")
-    links = page.evaluate("[...document.querySelectorAll('a')].filter(a => "
-                          "a.href.toLowerCase().startsWith('javascript:')).length")
+    left = chromium.scripts_left(page)
     figure = page.evaluate("[...document.images].filter(i => i.src.startsWith('data:image/png')"
                            " && i.naturalWidth > 0).length")
     text = page.inner_text("body")
     screenshot(page, "retroalimentacion_sin_guiones.png")
     page.close()
-    assert ran is None, f"a script of the student ran: window.__alumno = {ran!r}"
-    assert dialogs == [] and handlers == 0 and links == 0, (dialogs, handlers, links)
+    assert left["ran"] is None, f"a script of the student ran: window.__alumno = {left['ran']!r}"
+    assert dialogs == [] and left["handlers"] == 0 and left["links"] == 0, (dialogs, left)
     assert figure >= 1, "the student's figure does not show"
     assert "texto del alumno" in text and "negrita del alumno" in text
 
