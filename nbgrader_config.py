@@ -7,6 +7,8 @@ kernel gets, read-only.
 """
 import os
 
+from nbgrader.server_extensions.formgrader.handlers import template_path as FORMGRADER_TEMPLATES
+
 from grading.submission_files import LEFT_OUT_FOLDER
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,17 +70,26 @@ c.Autograde.autograde_preprocessors = [
 # the same bytes.
 c.Execute.record_timing = False
 
+# The pages made of a student's notebook (grading/html_pages.py). The feedback page, in Spanish
+# with a summary table by part (grading/templates/retroalimentacion), has an exporter of its own:
+# what is set here on HTMLExporter reaches every page, the formgrader's included.
+c.GenerateFeedback.exporter_class = "grading.html_pages.FeedbackExporter"
 c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "grading.html_pages.GetGradesAndExtraCredit",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests", "grading.course_preprocessors.ShortenTracebacks",
     "grading.course_preprocessors.SummarizeByPart"]
-# The feedback page in Spanish, with a summary table by part (grading/templates/retroalimentacion).
-c.HTMLExporter.template_name = "retroalimentacion"
-# No student script in the page: nbconvert renders no JavaScript output, and the HTML of the
-# markdown and the outputs goes through the course's clean_html (grading/course_preprocessors.py).
+c.FeedbackExporter.template_name = "retroalimentacion"
+# The formgrader's review page: nbgrader's own template, with the student's markdown cleaned and
+# their id and names escaped (grading/templates/formgrade_sanitized).
+c.HTMLExporter.template_name = "formgrade_sanitized"
+c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates"),
+                                          FORMGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [FORMGRADER_TEMPLATES]  # for 'formgrade/index.html.j2'
+# No student script in any page: nbconvert renders no JavaScript output, and the HTML of the
+# markdown and the outputs goes through the course's clean_html.
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"clean_html": "grading.course_preprocessors.clean_html"}
-c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templates")]
+c.HTMLExporter.filters = {"clean_html": "grading.html_pages.clean_html"}
 
 # `nbgrader export` writes nbgrader's grades.csv as before, or, with one option, the file that
 # Canvas or Moodle imports (grading/lms_export.py): --CourseExport.lms=canvas (or moodle), from

@@ -1,11 +1,7 @@
-"""nbgrader preprocessors of this course, and the feedback page's HTML filter, registered in
-nbgrader_config.py."""
+"""nbgrader preprocessors of this course, registered in nbgrader_config.py."""
 import json
 import re
 import time
-
-import bleach
-from bleach.css_sanitizer import CSSSanitizer
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
@@ -150,16 +146,20 @@ class SummarizeByPart(NbGraderPreprocessor):
     """For `generate_feedback`, after GetGrades: the summary table of the feedback page
     (grading/templates/retroalimentacion). `resources["resumen"]` lists each part (the function
     a test cell's grade_id names: test_<function>_<what>) with its tests, by the readable name
-    of their first comment line, points got and possible, and the part's subtotal."""
+    of their first comment line, points got and possible, and the part's subtotal; with what
+    an instructor added in the formgrader: extra credit (in the points got, and alone) and the
+    comment on the part's solution cell."""
 
     def preprocess(self, nb, resources):
-        parts, names = {}, {}
+        parts, names, comments = {}, {}, {}
         # Longest name first, so that test_build_decoder_x never goes to a part named "build".
         solutions = sorted((cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
                             if cell.metadata.get("nbgrader", {}).get("solution")),
                            key=len, reverse=True)
         for cell in nb.cells:
             nbgrader = cell.metadata.get("nbgrader", {})
+            if nbgrader.get("solution"):
+                comments[nbgrader["grade_id"]] = instructors_comment(nbgrader)
             if not nbgrader.get("grade") or nbgrader.get("solution"):
                 continue
             grade_id = nbgrader["grade_id"]
@@ -167,15 +167,25 @@ class SummarizeByPart(NbGraderPreprocessor):
                         grade_id)
             names[grade_id] = first_comment(cell.source) or grade_id
             entry = parts.setdefault(part, {"nombre": part, "pruebas": [], "obtenidos": 0.0,
-                                            "posibles": 0.0})
+                                            "posibles": 0.0, "extra": 0.0})
             entry["pruebas"].append({"id": grade_id, "nombre": names[grade_id],
                                      "obtenidos": float(nbgrader.get("score") or 0),
-                                     "posibles": float(nbgrader.get("points") or 0)})
-            entry["obtenidos"] += entry["pruebas"][-1]["obtenidos"]
-            entry["posibles"] += entry["pruebas"][-1]["posibles"]
+                                     "posibles": float(nbgrader.get("points") or 0),
+                                     "extra": float(nbgrader.get("extra_credit") or 0)})
+            for total in ("obtenidos", "posibles", "extra"):
+                entry[total] += entry["pruebas"][-1][total]
+        for part, entry in parts.items():
+            entry["comentario"] = comments.get(part)
         resources["resumen"] = list(parts.values())
         resources["nombres_de_pruebas"] = names
         return nb, resources
+
+
+def instructors_comment(nbgrader):
+    """The comment GetGrades put on a solution cell, unless it is nbgrader's own for an
+    unanswered cell."""
+    comment = (nbgrader.get("comment") or "").strip()
+    return comment if comment and comment != "No response." else None
 
 
 def first_comment(source):
@@ -189,32 +199,3 @@ def first_comment(source):
     # What grading checks besides ("Al calificar, además: ...") is for the notebook's reader.
     return " ".join(lines).split(" Al calificar")[0]
 
-
-# What a feedback page keeps of the HTML in a student's markdown and outputs: what markdown and
-# the usual outputs (tables, figures) make, and no script, handler, style sheet or active URL.
-TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
-        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li",
-        "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
-        "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"}
-ATTRIBUTES = {"*": {"class", "id", "title", "align", "style"}, "a": {"href", "name"},
-              "img": {"src", "alt", "width", "height"}, "td": {"colspan", "rowspan"},
-              "th": {"colspan", "rowspan"}, "ol": {"start"}}
-IMAGE_DATA = re.compile(r"^data:image/(png|jpeg|gif);base64,", re.I)
-
-
-def allowed_attribute(tag, name, value):
-    if name not in ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set()):
-        return False
-    if name in ("href", "src") and value.strip().lower().startswith("data:"):
-        return tag == "img" and bool(IMAGE_DATA.match(value.strip()))
-    return True
-
-
-def clean_html(html):
-    """The `clean_html` filter of the feedback page's template (in place of nbconvert's, which
-    escapes paragraphs and headings): keeps TAGS with their ATTRIBUTES, URLs of http, https and
-    mailto (and PNG, JPEG or GIF data in an image), plain CSS properties; escapes the rest."""
-    html = html.decode() if isinstance(html, bytes) else str(html)
-    return bleach.clean(html, tags=TAGS, attributes=allowed_attribute,
-                        protocols={"http", "https", "mailto", "data"},
-                        css_sanitizer=CSSSanitizer(), strip_comments=True)

@@ -1,10 +1,16 @@
 """What every browser test shares: Debian's Chromium driven by Playwright, a free port on
 loopback, a server to wait for, and where screenshots go. The session's one browser is the
 `browser` fixture of conftest.py."""
+import contextlib
+import dataclasses
+import json
 import os
 import pathlib
+import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -83,3 +89,51 @@ SCRIPTS_LEFT = """root => {
 def scripts_left(page, root="body"):
     """{ran, handlers, links} of SCRIPTS_LEFT: all None or 0 where no script of a student ran."""
     return page.evaluate(SCRIPTS_LEFT, root)
+
+
+@dataclasses.dataclass(frozen=True)
+class JupyterLab:
+    root: pathlib.Path  # the server's root folder, where it was started
+    base: str  # http://127.0.0.1:<port>
+    token: str
+
+    def url(self, path):
+        """The address of `path` on this server, with the token."""
+        return f"{self.base}/{path.lstrip('/')}{'&' if '?' in path else '?'}token={self.token}"
+
+
+def user_settings(folder, extension, plugin, **values):
+    """Writes JupyterLab user settings of one @jupyterlab plugin."""
+    path = folder / "@jupyterlab" / extension / f"{plugin}.jupyterlab-settings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+
+
+@contextlib.contextmanager
+def jupyterlab(root, log, environment=None):
+    """A JupyterLab server on 127.0.0.1 with a token, started in `root` as nbgrader's docs
+    start an instructor's (so the formgrader serves the course found there); its output goes
+    to the file `log`. Yields a JupyterLab."""
+    root = pathlib.Path(root)
+    # Every cell in the page (no windowing), so a test sees the whole notebook rendered; no offer
+    # to fetch Jupyter's news (there is no internet here, and it covers the page).
+    user_settings(root / ".settings", "notebook-extension", "tracker", windowingMode="none")
+    user_settings(root / ".settings", "apputils-extension", "notification", fetchNews="false")
+    token, port = secrets.token_hex(16), free_port()
+    env = {**course.environment(), **(environment or {})}
+    env.pop("NBGRADER_EXECUTION", None)
+    env.setdefault("JUPYTER_CONFIG_DIR", str(root / ".jupyter"))  # none of this user's settings
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={root / '.settings'}",
+         f"--LabApp.workspaces_dir={root / '.workspaces'}",
+         "--LabApp.news_url=None", "--allow-root",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    lab = JupyterLab(root, f"http://127.0.0.1:{port}", token)
+    try:
+        wait_for_server(lab.url("api/status"), server, log, name="JupyterLab")
+        yield lab
+    finally:
+        stop(server)

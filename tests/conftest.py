@@ -5,6 +5,7 @@ students and the fairness answers) are graded once per test session and the test
 scores.
 """
 import dataclasses
+import shutil
 import socket
 import threading
 import time
@@ -105,6 +106,25 @@ def browser(tmp_path_factory):
             headless=True, args=chromium.FLAGS, viewport={"width": 1280, "height": 900})
         yield context
         context.close()
+
+
+@pytest.fixture(scope="session")
+def instructor_lab(tmp_path_factory, made_grade):
+    """The session's one JupyterLab, an instructor's, as nbgrader's docs start it: in a copy of
+    the course where `make grade` has run (released, the demo students graded, their feedback
+    made), so the formgrader serves that course; the exchange in a folder of its own. The
+    student's side of test_browser.py opens its notebooks in the same server."""
+    import chromium
+
+    root = tmp_path_factory.mktemp("instructor") / "course"
+    shutil.copytree(made_grade, root)
+    exchange = tmp_path_factory.mktemp("exchange")
+    (root / ".jupyter").mkdir()
+    (root / ".jupyter" / "nbgrader_config.py").write_text(
+        f"c = get_config()  # noqa: F821\nc.Exchange.root = {str(exchange)!r}\n")
+    log = tmp_path_factory.mktemp("jupyterlab-log") / "jupyterlab.log"  # not in the file browser
+    with chromium.jupyterlab(root, log) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,16 @@
 """The student notebook in a real JupyterLab, opened in headless Chromium (Debian's package).
 
-JupyterLab runs from the project's environment on 127.0.0.1 with a token, in a folder of its
-own holding the released notebook and a completed copy (the master's solutions written into
+JupyterLab runs from the project's environment on 127.0.0.1 with a token: the session's one
+server (conftest.instructor_lab, an instructor's, in a copy of the course), whose folder also
+holds the released notebook and a completed copy (the master's solutions written into
 the released notebook, as a student would), which Validate checks, and the same with its
 showcase trained 5 epochs instead of 50, which runs in full. Screenshots go to
 tests/out/screenshots/, or to $SCREENSHOTS_DIR (`make screenshots` writes the ones the README
 shows).
 """
-import json
 import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
 
 import nbformat
 import pytest
@@ -32,13 +29,6 @@ FIGURES = ("dieciséis caras", "curva de entrenamiento", "reconstrucciones", "in
            "caras generadas", "PCA frente al VAE")
 
 
-def user_settings(folder, extension, plugin, **values):
-    """Writes JupyterLab user settings of one @jupyterlab plugin."""
-    path = folder / "@jupyterlab" / extension / f"{plugin}.jupyterlab-settings"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(values))
-
-
 def quick_showcase(notebook):
     """`notebook` with its showcase trained 5 epochs instead of 50: the same cells and figures
     (the curves with one point), a minute sooner. The showcase's cell is locked, so Validate
@@ -51,42 +41,19 @@ def quick_showcase(notebook):
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 with a token; yields its base URL with the token."""
-    root = tmp_path_factory.mktemp("jupyterlab")
+def lab(instructor_lab):
+    """The session's JupyterLab (conftest.instructor_lab), with the released notebook and the
+    completed ones beside the course, as a student would have them."""
+    root = instructor_lab.root
     shutil.copy(course.ROOT / "release" / course.ASSIGNMENT / course.NOTEBOOK, root / BLANK)
     nbformat.write(course.filled(answers.master_solutions()), root / COMPLETE)
     nbformat.write(quick_showcase(course.filled(answers.master_solutions())), root / QUICK)
-    # Every cell in the page (no windowing), so the test sees the whole notebook rendered;
-    # no offer to fetch Jupyter's news (there is no internet here, and it covers the page).
-    user_settings(root / ".settings", "notebook-extension", "tracker", windowingMode="none")
-    user_settings(root / ".settings", "apputils-extension", "notification", fetchNews="false")
-    token, port = secrets.token_hex(16), chromium.free_port()
-    log = tmp_path_factory.mktemp("jupyterlab-log") / "jupyterlab.log"  # not in the file browser
-    env = course.environment()
-    env.pop("NBGRADER_EXECUTION", None)
-    env["JUPYTER_CONFIG_DIR"] = str(root / ".jupyter")  # none of this user's own settings
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.user_settings_dir={root / '.settings'}",
-         f"--LabApp.workspaces_dir={root / '.workspaces'}",
-         "--LabApp.news_url=None", "--allow-root",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        chromium.wait_for_server(f"{base}/api/status?token={token}", server, log,
-                                 name="JupyterLab")
-        yield base, token
-    finally:
-        chromium.stop(server)
+    return instructor_lab
 
 
 def open_notebook(browser, lab, name):
-    base, token = lab
     page = browser.new_page()
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.goto(lab.url(f"lab/tree/{name}"))
     page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
     return page
