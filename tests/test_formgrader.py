@@ -11,6 +11,7 @@ review round trip: a comment and extra credit on one part of `beto_parcial`, whi
 gradebook, the feedback page, grades.csv and the LMS file, and survive a new autograde.
 """
 import csv
+import html
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import pytest
 
 import adversarial
 import chromium
+from conftest import hidden_lines
 from grading import course
 
 pytestmark = chromium.needs_chromium
@@ -282,13 +284,24 @@ def test_the_feedback_page_shows_the_comment_and_the_extra_credit_beside_the_par
     assert "(+2 de crédito extra)" in summary
 
 
-def test_feedback_made_with_the_formgraders_button_is_the_courses_spanish_page(
-        reviewed, student_folder):
+def fetched_feedback(student_folder):
     fetched = list((student_folder / course.ASSIGNMENT / "feedback").glob("*/*.html"))
     assert len(fetched) == 1, f"expected {STUDENT}'s one fetched feedback page, found {fetched}"
-    page = fetched[0].read_text(encoding="utf-8")
+    return fetched[0].read_text(encoding="utf-8")
+
+
+def test_feedback_made_with_the_formgraders_button_is_the_courses_spanish_page(
+        reviewed, student_folder):
+    page = fetched_feedback(student_folder)
     assert "100.0 de 100.0 puntos" in page and 'class="table table-condensed resumen"' in page, (
         "the fetched page is not the course's Spanish feedback page")
+
+
+def test_the_feedback_a_student_fetches_shows_no_hidden_test_or_grader_line(
+        reviewed, student_folder):
+    text = html.unescape(fetched_feedback(student_folder))
+    leaks = sorted(line for line in hidden_lines() | {"calificador"} if line in text)
+    assert not leaks, f"{STUDENT}'s feedback shows {leaks[:3]}"
 
 
 def exported_score(lab, *options):
