@@ -9,7 +9,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SCIKIT_LEARN_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup sandbox-tools certificates grade test source release demo autograde similarity bench screenshots
+.PHONY: setup sandbox-tools certificates grade test source release demo autograde similarity bench screenshots hub-setup hub
 
 setup: $(VENV)/installed
 
@@ -51,5 +51,14 @@ certificates: setup  ## tls/: a course CA and certificates for the Dask cluster 
 bench: setup  ## timings, held-out MSEs and targets -> bench/out/results.{json,md}
 	$(BIN)/python bench/run.py
 
-screenshots: setup  ## the README's screenshots, from the browser test (needs Debian's chromium)
-	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/python -m pytest tests/test_browser.py
+screenshots: setup  ## the README's screenshots, from the browser tests (needs Debian's chromium)
+	SCREENSHOTS_DIR=$(CURDIR)/docs $(BIN)/python -m pytest tests/test_browser.py tests/test_formgrader.py
+
+# The course on a real JupyterHub (grading/hub.py, hub/jupyterhub_config.py), as root: the hub's
+# venv in /opt (about 2 minutes the first time), the demo users, the exchange in /srv/nbgrader,
+# the course in /home/profesora. tests/test_hub.py uses the same setup; .ci/run runs it first.
+hub-setup: setup sandbox-tools
+	$(BIN)/python -m grading.hub setup
+
+hub: hub-setup  ## the hub on http://127.0.0.1:8000 (PORT=...) with the demo users; prints their password
+	$(BIN)/python -m grading.hub start $(if $(PORT),--port $(PORT))

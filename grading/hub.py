@@ -188,23 +188,24 @@ def setup(fresh=False):
     instructor_course(fresh)
 
 
-def hub_environment(port):
+def hub_environment(port, state):
     """The environment of the hub's process: hub/jupyterhub_config.py's settings for the demo."""
     return {"PATH": f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
-            "COURSE_HUB_VENV": str(VENV), "COURSE_HUB_STATE": str(STATE),
+            "COURSE_HUB_VENV": str(VENV), "COURSE_HUB_STATE": str(state),
             "COURSE_HUB_DATA": str(DATA), "COURSE_HUB_INSTRUCTOR": INSTRUCTOR,
             "COURSE_HUB_COURSE_FOLDER": COURSE_FOLDER,
             "COURSE_HUB_STUDENTS": ",".join(STUDENTS),
             "COURSE_HUB_URL": f"http://127.0.0.1:{port}", "COURSE_HUB_DUMMY_PASSWORD": PASSWORD}
 
 
-def start(port, log=None, internal_ports=(8081, 8001)):
+def start(port, log=None, internal_ports=(8081, 8001), state=STATE):
     """Starts the hub (as root) on 127.0.0.1:`port`, its API and its proxy's on
-    `internal_ports`; returns its process."""
-    env = dict(hub_environment(port),
+    `internal_ports`, its database and pid files in `state` (a test's own: two hubs never
+    share one); returns its process."""
+    env = dict(hub_environment(port, state),
                COURSE_HUB_API_URL=f"http://127.0.0.1:{internal_ports[0]}",
                COURSE_HUB_PROXY_API_URL=f"http://127.0.0.1:{internal_ports[1]}")
-    return subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", CONFIG], cwd=STATE, env=env,
+    return subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", CONFIG], cwd=state, env=env,
                             stdout=log, stderr=subprocess.STDOUT if log else None)
 
 

@@ -131,8 +131,9 @@ def course_hub(tmp_path_factory):
     hub.setup(fresh=True)
     setup_seconds = time.monotonic() - started
     port = chromium.free_port()
-    log = tmp_path_factory.mktemp("hub-log") / "jupyterhub.log"
-    process = hub.start(port, open(log, "w"),
+    state = tmp_path_factory.mktemp("hub-state")  # not `make hub`'s: its database, its pids
+    log = state / "jupyterhub.log"
+    process = hub.start(port, open(log, "w"), state=state,
                         internal_ports=(chromium.free_port(), chromium.free_port()))
     try:
         chromium.wait_for_server(hub_url(port, "hub/api"), process, log, name="JupyterHub")
