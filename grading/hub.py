@@ -9,6 +9,12 @@ creates (the instructor `profesora`, the students `ana` and `carla`), JupyterHub
 DummyAuthenticator with one shared password (a demo's, never a course's), nbgrader's exchange
 in /srv/nbgrader/exchange and the course in /home/profesora/vae-olivetti.
 
+The hub's venv (/opt, Debian's Python: every user runs it) holds requirements.txt, the hub
+and its proxy, not the course's package: the instructor's server imports `grading` from her
+own copy of the course (PYTHONPATH, hub/jupyterhub_config.py), as `make setup`'s editable
+install does from the repository, so the sandbox mounts her student_kernel/ and an update of
+her course needs no reinstall. Students' servers get nothing of it.
+
 Everything setup does is idempotent; `fresh=True` (the test) also forgets the course's state:
 the exchange's course, the instructor's gradebook and every file nbgrader left in the homes.
 """
@@ -19,7 +25,6 @@ import pathlib
 import pwd
 import shutil
 import subprocess
-import sys
 
 from grading import ROOT, course
 
