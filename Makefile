@@ -11,7 +11,17 @@ endif
 
 .PHONY: setup sandbox-tools certificates grade test source release demo autograde similarity bench screenshots hub-setup hub
 
-setup: $(VENV)/installed
+# axe-core, the accessibility engine the browser tests run on the course's pages (README,
+# Accessibility), from the npm registry into .venv/axe: nothing of it is committed. Without npm
+# the accessibility checks skip, each with one line saying so.
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+
+setup: $(VENV)/installed $(AXE)
+
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --no-save --no-package-lock --silent --prefix $(VENV)/axe axe-core@4.14.1; \
+	else echo "No npm: axe-core not installed, the accessibility checks will skip"; fi
 
 # Debian's bubblewrap, which grading needs (grading/sandbox.py): installed here when it is
 # missing and this is root with apt; otherwise course.py stops with one sentence saying so.

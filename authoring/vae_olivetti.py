@@ -138,10 +138,32 @@ X = X.reshape(400, 64, 64, 1)
 print("X:", X.shape, X.dtype, "| valores entre", X.min(), "y", X.max())
 
 # %% nbgrader={"grade": false, "grade_id": "figura_datos", "locked": true, "schema_version": 3, "solution": false, "task": false}
-def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8, filas=None, pie=""):
+import base64
+import html
+import io
+
+from IPython.display import display
+
+
+def mostrar_figura(figura, descripcion):
+    """Muestra `figura` con `descripcion` como texto alternativo: lo que lee un lector de
+    pantalla en lugar de la imagen (en la salida `image/png` y en su versión HTML, la que
+    muestra JupyterLab)."""
+    png = io.BytesIO()
+    figura.savefig(png, format="png", bbox_inches="tight")
+    plt.close(figura)
+    datos = base64.b64encode(png.getvalue()).decode("ascii")
+    display({"image/png": datos,
+             "text/html": f'<img src="data:image/png;base64,{datos}" '
+                          f'alt="{html.escape(descripcion)}">'},
+            metadata={"image/png": {"alt": descripcion}}, raw=True)
+
+
+def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8, filas=None, pie="",
+                  descripcion=""):
     """Dibuja una rejilla de caras en escala de grises: `titulos` sobre cada cara (None o "" para
-    ninguno), `filas` a la izquierda de cada fila y `pie` debajo de todo (al validar o
-    calificar no dibuja: nadie la vería)."""
+    ninguno), `filas` a la izquierda de cada fila, `pie` debajo de todo y `descripcion` como su
+    texto alternativo (al validar o calificar no dibuja: nadie la vería)."""
     if EN_CALIFICACION:
         return
     imagenes = np.asarray(imagenes).reshape(-1, 64, 64)
@@ -163,11 +185,14 @@ def mostrar_caras(imagenes, titulos=None, titulo="", columnas=8, filas=None, pie
     if pie:
         figura.supxlabel(pie, fontsize=10)
     figura.tight_layout()
-    plt.show()
+    mostrar_figura(figura, descripcion or titulo)
 
 
 mostrar_caras(X[:16], [f"persona {p}" for p in y[:16]],
-              "Dieciséis fotos del conjunto Olivetti")
+              "Dieciséis fotos del conjunto Olivetti",
+              descripcion="Rejilla de dieciséis fotos en escala de grises del conjunto Olivetti, "
+              "en dos filas de ocho: caras de frente, con luz y gestos algo distintos, cada una con "
+              "su número de persona encima (" + ", ".join(str(p) for p in y[:16]) + ").")
 
 # %% [markdown]
 # ## Material para las pruebas
@@ -968,7 +993,7 @@ _observador.observar("test_face_interpolation_latente", globals())
 #
 # **Qué esperar** (medido con la solución de referencia en las máquinas del curso, 2 núcleos):
 #
-# | | con `@tf.function` | sin `@tf.function` |
+# | duración | con `@tf.function` | sin `@tf.function` |
 # |---|---|---|
 # | una época (40 lotes de 8) | 0.65 s | 3.9 s |
 # | las 50 épocas de la vitrina (10 llamadas a `train_vae`, que compila su paso en cada una) | cerca de 1 min | unos 3 min 20 s |
@@ -1031,7 +1056,12 @@ def dibujar_curvas(historia):
         eje.legend()
     figura.suptitle("Curvas de entrenamiento del VAE: la pérdida es la suma de los dos términos")
     figura.tight_layout()
-    plt.show()
+    final = {termino: historia[termino]["prueba"][-1] for termino in ["reconstrucción", "KL"]}
+    mostrar_figura(figura, "Dos gráficas de la pérdida, en nats por imagen, a lo largo de las "
+                   f"{historia['época'][-1]} épocas, en entrenamiento y en prueba: a la izquierda "
+                   "el término de reconstrucción, que baja deprisa y luego despacio; a la derecha "
+                   "el KL, que sube desde casi 0. Al final, en prueba: reconstrucción "
+                   f"{final['reconstrucción']:.0f} y KL {final['KL']:.0f}.")
 
 
 dibujar_curvas(historia)
@@ -1052,7 +1082,10 @@ dibujar_curvas(historia)
 originales = X_test[:8]
 reconstruidas = reconstruct_faces(encoder, decoder, originales).numpy()
 mostrar_caras(np.concatenate([originales, reconstruidas]), titulo="Caras de prueba y sus "
-              "reconstrucciones", filas=["original", "reconstruida"])
+              "reconstrucciones", filas=["original", "reconstruida"],
+              descripcion="Dos filas de ocho caras: arriba, ocho fotos del conjunto de prueba; "
+              "abajo, debajo de cada una, lo que el VAE reconstruye de ella: la misma cara y la "
+              "misma pose, más borrosa.")
 
 # %% [markdown]
 # ### De una persona a otra
@@ -1067,7 +1100,10 @@ pasos = face_interpolation(encoder, decoder, X_test[i:i + 1], X_test[j:j + 1], 8
 tira = np.concatenate([X_test[i:i + 1], *[np.asarray(cara) for cara in pasos], X_test[j:j + 1]])
 mostrar_caras(tira, [f"foto: persona {y_test[i]}"] + [""] * 8 + [f"foto: persona {y_test[j]}"],
               f"De la persona {y_test[i]} a la persona {y_test[j]}", columnas=10,
-              pie="en medio, decodificadas de izquierda a derecha con α = 0, 1/7, 2/7, …, 1")
+              pie="en medio, decodificadas de izquierda a derecha con α = 0, 1/7, 2/7, …, 1",
+              descripcion=f"Tira de diez caras: a la izquierda, la foto de la persona {y_test[i]}; "
+              f"a la derecha, la de la persona {y_test[j]}; en medio, ocho caras decodificadas "
+              "que pasan poco a poco de la primera a la segunda.")
 
 # %% [markdown]
 # ### Caras nuevas
@@ -1079,7 +1115,10 @@ mostrar_caras(tira, [f"foto: persona {y_test[i]}"] + [""] * 8 + [f"foto: persona
 tf.keras.utils.set_random_seed(7)
 z_nuevos = tf.random.normal((16, LATENT_DIM))
 mostrar_caras(tf.sigmoid(decoder(z_nuevos)).numpy(), None,
-              "Caras generadas con z ~ N(0, I)")
+              "Caras generadas con z ~ N(0, I)",
+              descripcion="Rejilla de dieciséis caras nuevas, en dos filas de ocho, que el decoder "
+              "dibuja a partir de códigos z tomados al azar: caras de frente verosímiles y "
+              "borrosas que no están en los datos.")
 
 # %% [markdown]
 # ### ¿Mejor que las *eigenfaces*?
@@ -1106,4 +1145,8 @@ for nombre, error in errores.items():
 
 mostrar_caras(np.concatenate([planos_test[:8], reconstruidas_pca[:8], reconstruidas_vae[:8]]),
               titulo=f"Originales, PCA y VAE con códigos de {LATENT_DIM} números",
-              filas=["original", "PCA", "VAE"])
+              filas=["original", "PCA", "VAE"],
+              descripcion=f"Tres filas de ocho caras de prueba: arriba las fotos originales, en "
+              f"medio su reconstrucción con PCA de {LATENT_DIM} componentes y abajo la del VAE. "
+              "Error cuadrático medio por píxel: " + "; ".join(
+                  f"{nombre}, {error:.4f}" for nombre, error in errores.items()) + ".")

@@ -219,27 +219,38 @@ class Report:
             sections.append(
                 f"<h2>{html.escape(pair.first)} / {html.escape(pair.second)}: "
                 f"{pair.score:.2f}</h2><p>Partes: {html.escape(', '.join(pair.parts))}</p>"
-                f"<table><tr>{''.join(sides)}</tr></table>")
+                f"<table role=\"presentation\"><tr>{''.join(sides)}</tr></table>")
         notes = "".join(f"<li>{html.escape(s.student)}: {html.escape(s.note)}</li>"
                         for s in self.submissions if s.note)
         rows = "".join(f"<tr><td>{p.score:.2f}</td><td>{html.escape(p.first)}</td>"
                        f"<td>{html.escape(p.second)}</td><td>{html.escape(', '.join(p.parts))}"
                        "</td></tr>" for p in self.pairs)
+        # WCAG 2.1 AA (README, Accessibility): the page's content in <main>; the heat map (a
+        # colorblind-safe map) has a caption and the table of pairs, with the same scores in
+        # text, as its long description; the side-by-side tables are layout, not data.
         return f"""<!DOCTYPE html>
 <html lang="es"><head><meta charset="utf-8"><title>Similitud entre entregas</title>
 <style>body{{font-family:sans-serif;margin:2em}} td{{vertical-align:top;padding:0 1em}}
 pre{{font-size:12px}} mark{{background:#ffd54f}} table.pares td{{border-bottom:1px solid #ddd}}
-</style></head><body>
+figure{{margin:1em 0}} caption{{text-align:left;font-weight:bold}}
+</style></head><body><main>
 <h1>Similitud entre entregas ({len(self.submissions)} estudiantes)</h1>
 <p>Código de las celdas de solución comparado por pares (copydetect: tokens y huellas, como
 MOSS); el código del cuaderno liberado no cuenta. Puntuación: la menor de las dos fracciones
 del código propio que comparten; umbral {self.threshold:.2f}.</p>
-<img src="{html.escape(picture)}" alt="Mapa de calor de la similitud entre pares">
-<table class="pares"><tr><th>puntuación</th><th>estudiante</th><th>estudiante</th>
-<th>partes</th></tr>{rows}</table>
+<figure>
+<img src="{html.escape(picture)}" aria-describedby="tabla-pares"
+alt="Mapa de calor de la similitud entre pares de estudiantes: una celda por par, más oscura
+cuanto más código comparten; la tabla de pares da las mismas puntuaciones en texto.">
+<figcaption>Fracción del código propio que comparte cada par de estudiantes, de 0 (claro) a 1
+(oscuro). La tabla siguiente da cada puntuación en texto, de mayor a menor.</figcaption>
+</figure>
+<table class="pares" id="tabla-pares"><caption>Pares de estudiantes por puntuación de
+similitud</caption><tr><th scope="col">puntuación</th><th scope="col">estudiante</th>
+<th scope="col">estudiante</th><th scope="col">partes</th></tr>{rows}</table>
 {''.join(sections)}
 <ul>{notes}</ul>
-</body></html>
+</main></body></html>
 """
 
 
