@@ -41,6 +41,7 @@ class RoundTrip:
     times: dict  # {step: seconds}
     scores: dict  # {student: (score, max_score)} from the formgrader's API
     validate: str  # what Validate answered ana
+    reviewed: dict  # {student: the sum of the test scores her review page shows}
     feedback: dict  # {student: the feedback page's text}
     feedback_scripts: dict  # {student: chromium.scripts_left of that page}
     exchange: pathlib.Path  # the course's folder in the exchange
@@ -123,6 +124,23 @@ def feedback_page(browser, page, port, student):
     return view
 
 
+def review_pages(page, port):
+    """Opens each student's review page in the instructor's formgrader; returns {student: the
+    sum of the scores its tests show}."""
+    page.goto(hub_url(port, f"user/profesora/formgrader/api/submitted_notebooks/"
+                            f"{course.ASSIGNMENT}/{course.ASSIGNMENT}"))
+    shown = {}
+    for entry in json.loads(page.locator("body").inner_text()):
+        page.goto(hub_url(port, f"user/profesora/formgrader/submissions/{entry['id']}/"))
+        page.wait_for_function("document.querySelectorAll('input.score').length > 0 && "
+                               "[...document.querySelectorAll('input.score')]"
+                               ".every(i => i.placeholder !== '')", timeout=60_000)
+        shown[entry["student"]] = page.evaluate(
+            "[...document.querySelectorAll('input.score')]"
+            ".reduce((total, i) => total + Number(i.placeholder), 0)")
+    return shown
+
+
 @pytest.fixture(scope="session")
 def course_hub(tmp_path_factory):
     """The hub, started once per session on a free port, on a fresh course (a new term: no
@@ -203,6 +221,8 @@ def round_trip(browser, course_hub):
                                 f"{course.ASSIGNMENT}"))
         scores = {entry["student"]: (entry["score"], entry["max_score"])
                   for entry in json.loads(page.locator("body").inner_text())}
+        reviewed = review_pages(page, port)
+        step("review each submission")
         formgrader_button(page, port, "comment", "generate the feedback")
         formgrader_button(page, port, "envelope", "release the feedback")
         step("generate and release feedback")
@@ -224,7 +244,7 @@ def round_trip(browser, course_hub):
     finally:
         page.close()
     print(f"\nhub round trip, seconds per step: {times}")
-    return RoundTrip(times, scores, validate, feedback, scripts,
+    return RoundTrip(times, scores, validate, reviewed, feedback, scripts,
                      hub.EXCHANGE / hub.COURSE_ID)
 
 
@@ -247,6 +267,12 @@ def test_autograde_from_the_formgrader_gives_100_to_the_correct_answers(round_tr
 def test_autograde_from_the_formgrader_gives_0_to_the_untouched_release(round_trip):
     assert round_trip.scores.get(CARLA) == (0.0, 100.0), (
         f"expected carla's score 0 of 100, the formgrader has {round_trip.scores}")
+
+
+def test_the_instructor_reviews_each_submission_in_the_formgrader(round_trip):
+    assert round_trip.reviewed == {ANA: 100, CARLA: 0}, (
+        f"expected the review pages to show 100 points for ana and 0 for carla; they show "
+        f"{round_trip.reviewed}")
 
 
 @pytest.mark.parametrize("student, total", [(ANA, "100"), (CARLA, "0")])
