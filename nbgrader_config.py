@@ -27,13 +27,17 @@ c.Application.log_datefmt = "%H:%M:%S"
 
 # A submission is data from a student (grading/submission_files.py): collect copies regular
 # files only, and autograde's hook moves anything else (links, FIFOs, devices, hard links to
-# files elsewhere; every extra file of a folder over the size limit) into LEFT_OUT_FOLDER,
-# which nbgrader then ignores, before nbgrader copies or reads the submission.
+# files elsewhere; every extra file of a folder over the size or count limit) into
+# LEFT_OUT_FOLDER beside the submission, before nbgrader lists, copies or reads it. nbgrader's
+# own listing (find_all_files) is quadratic in a folder's files and has no configuration point
+# of its own in nbgrader 0.9 (AutogradeApp builds its Autograde directly): the count limit is
+# what bounds it, at 1,000 files (under 1 s).
 c.ExchangeFactory.collect = "grading.submission_files.SafeCollect"
 c.Autograde.pre_convert_hook = "grading.submission_files.leave_out_unsafe_files"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             LEFT_OUT_FOLDER]
 c.SubmissionFiles.max_bytes = 50_000_000
+c.SubmissionFiles.max_files = 1_000
 
 c.ClearSolutions.code_stub = {"python": "# SU CÓDIGO AQUÍ\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "ESCRIBA SU RESPUESTA AQUÍ"

@@ -1,6 +1,7 @@
 """Benchmark of what costs time in this course, measured on the machine it runs on.
 
     make bench                     # or: python bench/run.py [--runs N] [--class-size N]
+    python bench/run.py --folders  # only the crowded submission folders (a minute)
 
 Writes bench/out/results.json and bench/out/results.md (a table with the date and the machine).
 Every time is the median of --runs runs (3 by default), but each class is graded once: with two
@@ -132,6 +133,79 @@ def autograde_one(folder, *options):
 
 NO_PRESTART = "--SandboxedExecute.prestart=False"
 
+# A crowded submission folder (issue 23): files of one byte in one folder, nbgrader's worst case.
+FOLDER_SIZES = (1_000, 10_000, 100_000)
+NBGRADER_SIZES = (1_000, 2_000, 4_000)  # quadratic: 10,000 would take minutes, 100,000 hours
+
+
+def crowded(folder, files):
+    folder.mkdir(parents=True)
+    (folder / course.NOTEBOOK).write_text("{}")
+    (folder / "venv").mkdir()
+    for k in range(files):
+        fd = os.open(folder / "venv" / f"f{k}", os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(fd, b"#")
+        os.close(fd)
+    return folder
+
+
+def folder_growth():
+    """Seconds to read a submission folder of 1,000, 10,000 and 100,000 files: the course's
+    pass with its limit (1,000 files), the same pass with no limit (all of them read), and
+    nbgrader's own listing (find_all_files, with the course's ignore list) on the smaller
+    folders it can list in time."""
+    from nbgrader.utils import find_all_files
+
+    from grading import submission_files
+
+    ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+              submission_files.LEFT_OUT_FOLDER, "*.ipynb"]
+    growth = {"course_pass_s": {}, "course_pass_unlimited_s": {}, "nbgrader_find_all_files_s": {}}
+    with tempfile.TemporaryDirectory() as scratch:
+        for files in sorted(set(FOLDER_SIZES) | set(NBGRADER_SIZES)):
+            folder = crowded(pathlib.Path(scratch) / str(files), files)
+            if files in FOLDER_SIZES:
+                growth["course_pass_s"][files] = median_seconds(
+                    lambda: submission_files.read_submission(folder, contents=False), 3)
+                growth["course_pass_unlimited_s"][files] = median_seconds(
+                    lambda: submission_files.read_submission(folder, contents=False,
+                                                             max_files=files + 10), 3)
+            if files in NBGRADER_SIZES:
+                growth["nbgrader_find_all_files_s"][files] = median_seconds(
+                    lambda: find_all_files(str(folder), ignore), 1)
+    return growth
+
+
+def autograde_one_crowded():
+    """Seconds of `nbgrader autograde` of one complete submission handed in with a virtual
+    environment of 100,000 files, and of the same submission without it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = course_with_one_submission(pathlib.Path(scratch) / "uno")
+        times = {}
+        for name in ("alone", "crowded"):
+            if name == "crowded":
+                submitted = folder / "submitted" / "ana_completa" / course.ASSIGNMENT
+                crowded(pathlib.Path(scratch) / "venv", 100_000)
+                os.replace(pathlib.Path(scratch) / "venv" / "venv", submitted / "venv")
+            start = time.perf_counter()
+            autograde_one(folder)
+            times[name] = time.perf_counter() - start
+    return times
+
+
+def folders_markdown(growth, autograde):
+    lines = ["| files in the folder | course's pass (limit 1,000) | course's pass, no limit | "
+             "nbgrader's `find_all_files` |", "|---|---|---|---|"]
+    for files in sorted(set(FOLDER_SIZES) | set(NBGRADER_SIZES)):
+        cells = [growth[name].get(files) for name in ("course_pass_s", "course_pass_unlimited_s",
+                                                      "nbgrader_find_all_files_s")]
+        lines.append(f"| {files:,} | " + " | ".join(
+            "-" if cell is None else f"{cell:.3f} s" for cell in cells) + " |")
+    lines += ["", f"`nbgrader autograde` of one complete submission: {autograde['alone']:.1f} s "
+              f"alone, {autograde['crowded']:.1f} s with a virtual environment of 100,000 files "
+              "in its folder."]
+    return "\n".join(lines) + "\n"
+
 
 def autograde_one_with_and_without_prestart(runs):
     """Median seconds of `nbgrader autograde` of one complete submission, with the next
@@ -239,7 +313,18 @@ def main():
     parser.add_argument("--class-size", type=int, default=30)
     parser.add_argument("--master-runs", type=int, help="full runs of the master notebook "
                         "(default: --runs)")
+    parser.add_argument("--folders", action="store_true", help="only the crowded submission "
+                        "folders: bench/out/folders.{json,md}")
     args = parser.parse_args()
+    growth, autograde = folder_growth(), autograde_one_crowded()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "folders.json").write_text(json.dumps(
+        {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
+         "growth": growth, "autograde_one_s": autograde}, indent=2) + "\n")
+    (OUT / "folders.md").write_text(folders_markdown(growth, autograde))
+    print(folders_markdown(growth, autograde))
+    if args.folders:
+        return
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="minutes"),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
                           f"{platform.release()}, Python {platform.python_version()}",

@@ -104,11 +104,11 @@ def course_config(course, settings=None):
     return config
 
 
-def submission_limit(course, settings):
-    """SubmissionFiles.max_bytes of the course's configuration."""
-    from grading.submission_files import SubmissionFiles  # the client's side
+def submission_limits(course, settings):
+    """{"max_bytes", "max_files"} of the course's SubmissionFiles configuration."""
+    from grading.submission_files import configured_limits  # the client's side
 
-    return SubmissionFiles(config=course_config(course, settings)).max_bytes
+    return configured_limits(course_config(course, settings))
 
 
 def gradebook_url(course, settings=None):
@@ -122,13 +122,14 @@ def gradebook_url(course, settings=None):
     return CourseDirectory(root=str(pathlib.Path(course).resolve())).db_url
 
 
-def submission_as_data(folder, max_bytes, notebooks):
+def submission_as_data(folder, limits, notebooks):
     """(files, notes) of a student's submitted assignment folder, read as an attacker's:
-    regular files only, never a link, within the size limit (grading/submission_files.py);
-    the files are named as nbgrader finds them in submitted/<student>/."""
+    regular files only, never a link, within the size and count limits (`limits`:
+    grading/submission_files.py); the files are named as nbgrader finds them in
+    submitted/<student>/."""
     from grading import submission_files
 
-    submission = submission_files.read_submission(folder, max_bytes, notebooks=notebooks)
+    submission = submission_files.read_submission(folder, notebooks=notebooks, **limits)
     return ({f"{ASSIGNMENT}/{name}": content for name, content in submission.files.items()},
             submission.notes())
 
@@ -358,7 +359,10 @@ def timings_of(student, autograde, graded, started, ended):
 
 def record(course, result):
     """Writes one graded student into the course: autograded/ and the gradebook."""
+    from grading import not_graded  # the client's side
+
     student = result["student"]
+    not_graded.clear(course, student, ASSIGNMENT)
     target = pathlib.Path(course) / "autograded" / student
     shutil.rmtree(target, ignore_errors=True)
     write_folder(result["autograded"], target)
@@ -462,6 +466,8 @@ def grade_class(course, client, settings=None, progress=None):
     is written into the course as it arrives. Returns {student: Outcome}."""
     from tqdm import tqdm
 
+    from grading import not_graded  # the client's side
+
     course = pathlib.Path(course)
     with open_gradebook(course) as gradebook:
         gradebook.find_assignment(ASSIGNMENT)  # MissingEntry: run generate_assignment first
@@ -479,7 +485,7 @@ def grade_class(course, client, settings=None, progress=None):
     digest = digest_of(files)
     students = submissions_of(course)
     outcomes = {student: Outcome(student) for student in students}
-    max_bytes = submission_limit(course, settings)
+    limits = submission_limits(course, settings)
     notebooks = tuple(sorted(path.name
                              for path in (course / "source" / ASSIGNMENT).glob("*.ipynb")))
     waiting = list(reversed(students))
@@ -494,10 +500,12 @@ def grade_class(course, client, settings=None, progress=None):
         while waiting and running.count() < window:
             student = waiting.pop()
             files, notes = submission_as_data(course / "submitted" / student / ASSIGNMENT,
-                                              max_bytes, notebooks)
+                                              limits, notebooks)
             outcomes[student].notes.extend(notes)
-            if not any(f"{ASSIGNMENT}/{name}" in files for name in notebooks):
-                outcomes[student].notes.append("NOT GRADED: no notebook left to grade")
+            refused = not_gradable(files, notebooks)
+            if refused:  # the student's, never sent: no row in the gradebook
+                outcomes[student].notes.append(f"NOT GRADED: {refused}")
+                not_graded.record(course, student, ASSIGNMENT, refused)
                 bar.update(1)
                 continue
             future = client.submit(
@@ -514,6 +522,7 @@ def grade_class(course, client, settings=None, progress=None):
         if result and "refused" in result:
             failed += 1
             outcomes[student].notes.append(f"NOT GRADED: {result['refused']}")
+            not_graded.record(course, student, ASSIGNMENT, result["refused"])
         elif result:
             record(course, result)
             outcomes[student] = Outcome(student, total_score(result), result["seconds"],
@@ -535,6 +544,19 @@ def grade_class(course, client, settings=None, progress=None):
         send()
     bar.close()
     return outcomes
+
+
+def not_gradable(files, notebooks):
+    """Why a submission (as data) cannot be graded, read on the client before it is sent:
+    no notebook, or one that cannot be read (grading/not_graded.py); None when it can."""
+    from grading import not_graded  # the client's side
+
+    found = [files[f"{ASSIGNMENT}/{name}"] for name in notebooks
+             if f"{ASSIGNMENT}/{name}" in files]
+    if not found:
+        return not_graded.NO_NOTEBOOK
+    why = next(filter(None, map(not_graded.unreadable, found)), None)
+    return f"the notebook cannot be read: {why}" if why else None
 
 
 def total_score(result):

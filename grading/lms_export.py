@@ -12,7 +12,10 @@ whose columns and ids are kept and whose column for this assignment is filled; f
 participants' CSV (Site administration > Users > Bulk user actions > Download), which maps
 nbgrader's student ids (the JupyterHub user names) to the e-mail or ID number that Moodle's grade
 import (Grades > Import > CSV file) is keyed by. A student on one side only is never dropped
-silently nor given 0: the report lists them, and their grade is left blank.
+silently nor given 0: the report lists them, and their grade is left blank. Neither is a
+student the grader could not grade (grading/not_graded.py: their notebook could not be read): in
+grades.csv as in the LMS files their grade is blank, and the export prints each one with the
+reason.
 """
 import csv
 import dataclasses
@@ -21,6 +24,8 @@ import pathlib
 from nbgrader.api import MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from traitlets import Enum, Unicode
+
+from grading import not_graded
 
 # Canvas's own columns before the assignments (its gradebook export), and the row under the
 # header that holds each column's points.
@@ -34,9 +39,11 @@ class Matching:
     exported: list = dataclasses.field(default_factory=list)  # nbgrader ids with a grade
     no_submission: list = dataclasses.field(default_factory=list)  # in the roster only
     not_in_roster: list = dataclasses.field(default_factory=list)  # graded, not in the LMS
+    not_graded: dict = dataclasses.field(default_factory=dict)  # {student: why}
 
     def report(self, lms, destination):
         lines = [f"{lms}: {len(self.exported)} grade(s) written to {destination}."]
+        lines += not_graded_lines(self.not_graded)
         if self.no_submission:
             lines.append(f"In the roster without a graded submission (grade left blank, not 0): "
                          f"{', '.join(sorted(self.no_submission))}")
@@ -56,6 +63,11 @@ def grades_of(gradebook, assignment):
             continue
         grades[student.id] = max(0.0, submission.score - submission.late_submission_penalty)
     return grades
+
+
+def not_graded_lines(students):
+    return [f"NOT GRADED (grade left blank): {student}: {why}"
+            for student, why in sorted(students.items())]
 
 
 def read_csv(path):
@@ -87,22 +99,55 @@ class CourseExport(CsvExportPlugin):
     moodle_item = Unicode("", help="the grade item's name in Moodle (default: the "
                           "assignment's name)").tag(config=True)
 
+    def not_graded(self, assignment):
+        """{student: why} of the students the last grading could not grade."""
+        return not_graded.not_graded(self.parent.coursedir.root, assignment)
+
     def export(self, gradebook):
         if self.lms == "csv":
-            return super().export(gradebook)
+            return self.csv(gradebook)
         assignments = [str(a) for a in self.assignment] or [a.name for a in gradebook.assignments]
         if len(assignments) != 1:
             raise ValueError(f"an LMS file holds one assignment: give --assignment (one of "
                              f"{', '.join(assignments)})")
-        grades = grades_of(gradebook, assignments[0])
+        refused = self.not_graded(assignments[0])
+        grades = {s: g for s, g in grades_of(gradebook, assignments[0]).items()
+                  if s not in refused}
         if self.student:
             grades = {s: g for s, g in grades.items() if s in {str(x) for x in self.student}}
         destination = pathlib.Path(self.to or f"lms/{self.lms}_import.csv")
         destination.parent.mkdir(parents=True, exist_ok=True)
         write = self.canvas if self.lms == "canvas" else self.moodle
         matching = write(grades, assignments[0], destination)
+        matching.not_graded = refused
+        matching.no_submission = [s for s in matching.no_submission if s not in refused]
         self.log.warning("%s", matching.report(self.lms, destination))
         return matching
+
+    def csv(self, gradebook):
+        """nbgrader's grades.csv, with the scores of a student the grader could not grade left
+        blank (nbgrader wrote 0), and each such student printed with the reason."""
+        result = super().export(gradebook)
+        destination = self.to or "grades.csv"
+        rows = read_csv(destination)
+        header = rows[0]
+        blank = [header.index(name) for name in ("raw_score", "late_submission_penalty",
+                                                  "score") if name in header]
+        where, who = header.index("assignment"), header.index("student_id")
+        refused, reasons = {}, {}
+        for row in rows[1:]:
+            if row[where] not in reasons:
+                reasons[row[where]] = self.not_graded(row[where])
+            why = reasons[row[where]].get(row[who])
+            if why:
+                refused[row[who]] = why
+                for column in blank:
+                    row[column] = ""
+        if refused:
+            with open(destination, "w", newline="", encoding="utf-8") as out:
+                csv.writer(out, lineterminator="\n").writerows(rows)  # as nbgrader writes it
+            self.log.warning("%s", "\n".join(not_graded_lines(refused)))
+        return result
 
     def canvas(self, grades, assignment, destination):
         """Canvas's gradebook CSV with this assignment's column filled."""

@@ -279,7 +279,8 @@ class KernelSandbox:
     def receive(self, notebook_dir, time_limit):
         """The student's turn: a copy of the regular files of their notebook folder (nothing
         in it is followed; submission_files) and the notebook's time limit from now on."""
-        self.left_out = submission_files.copy_regular_files(notebook_dir, self.work)
+        self.left_out = submission_files.copy_regular_files(
+            notebook_dir, self.work, **submission_files.configured_limits())
         self.hand_over()
         if self.enabled and self.niceness != KERNEL_NICENESS:
             # Every thread of the sandbox's own user id (PRIO_USER: all of them at once).
@@ -635,7 +636,7 @@ class SandboxedExecute(Sandbox, Execute):
         # How long before this student's turn the kernel was started (0: started for them).
         self._timings["started_ahead"] = max(0.0, clock - self._sandbox.started)
         self._budget = kernel_messages.OutputBudget()
-        for path, why in self._sandbox.left_out:
+        for path, why in submission_files.summary(self._sandbox.left_out):
             self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
         try:
             return super().preprocess(nb, resources, km)

@@ -407,6 +407,47 @@ def heavy_extra_file(folder, classmate):
         extra.truncate(60_000_000)
 
 
+def crowded_folder(folder, classmate, folders=100, files=1_000):
+    """A virtual environment handed in by mistake: venv/ with 100,000 one-byte files (in 100
+    folders), a few MB in all, far under the size limit (made in about 1.5 s)."""
+    for k in range(folders):
+        inner = folder / "venv" / f"paquete_{k}"
+        inner.mkdir(parents=True)
+        for j in range(files):
+            fd = os.open(inner / f"modulo_{j}.py", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, b"#")
+            os.close(fd)
+
+
+def cut_notebook(folder, classmate):
+    """The notebook cut in the middle, as a copy interrupted or a disk that filled up leaves it."""
+    notebook = folder / course.NOTEBOOK
+    notebook.write_bytes(notebook.read_bytes()[:5000])
+
+
+def deep_notebook(folder, classmate):
+    """A notebook whose metadata nests 100,000 lists deep: JSON no reader should follow."""
+    (folder / course.NOTEBOOK).write_text(
+        '{"cells": [], "metadata": {"x": ' + "[" * 100_000 + "]" * 100_000 + '}, '
+        '"nbformat": 4, "nbformat_minor": 5}')
+
+
+def with_harmless_metadata():
+    """Correct answers, with what editors leave in a notebook: a widget state, VS Code's and
+    JupyterLab's keys on the cells, a Colab section."""
+    notebook = course.filled(MASTER)
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0, "state": {"a1b2": {
+            "model_name": "LayoutModel", "model_module": "@jupyter-widgets/base",
+            "model_module_version": "2.0.0", "state": {"width": "50%"}}}}}
+    notebook.metadata["colab"] = {"provenance": [], "toc_visible": True}
+    for cell in notebook.cells:
+        cell.metadata["vscode"] = {"languageId": "python"}
+        cell.metadata.setdefault("jupyter", {})["source_hidden"] = False
+        cell.metadata["collapsed"] = False
+    return notebook
+
+
 def notebook_is_the_classmates(folder, classmate):
     (folder / course.NOTEBOOK).unlink()
     (folder / course.NOTEBOOK).symlink_to(os.path.relpath(classmate, folder))
@@ -476,6 +517,16 @@ DOORS = {
     "puerta_cuaderno_enlazado": Case(
         "the submitted notebook is a symbolic link to a classmate's notebook: not graded",
         lambda: course.filled({}), ALL_PARTS, plant=notebook_is_the_classmates, graded=False),
+    "puerta_abarrotada": Case(
+        "correct answers in a folder with a virtual environment of 100,000 tiny files: graded "
+        "without it, in the time of a normal submission",
+        lambda: course.filled(MASTER), plant=crowded_folder),
+    "puerta_no_json": Case(
+        "the notebook is cut in the middle (not JSON): NOT GRADED, its grade blank, not 0",
+        lambda: course.filled(MASTER), ALL_PARTS, plant=cut_notebook, graded=False),
+    "puerta_json_profundo": Case(
+        "the notebook's JSON nests 100,000 levels deep: NOT GRADED, its grade blank, not 0",
+        lambda: course.filled({}), ALL_PARTS, plant=deep_notebook, graded=False),
     "puerta_mensaje_profundo": Case(
         "build_encoder sends a kernel message nested 200,000 levels deep",
         lambda: with_part("build_encoder", MASTER["build_encoder"] + DEEP_MESSAGE),
@@ -493,6 +544,8 @@ COMMAND_LINE_DOORS = {
 DASK_DOORS = {
     "puerta_guiones": Case("correct answers, with scripts in its markdown and outputs",
                            with_scripts),
+    "puerta_metadatos": Case("correct answers, with a widget state and editors' keys in its "
+                             "metadata: graded as usual", with_harmless_metadata),
 }
 CASES.update(DOORS)
 CASES.update(DASK_DOORS)

@@ -49,6 +49,29 @@ def test_a_student_whose_notebook_was_left_out_is_reported_not_graded(outcomes):
     assert "NOT GRADED: no notebook left to grade" in outcome.notes, outcome.notes
 
 
+def test_a_folder_of_100000_files_reaches_a_worker_without_them_with_a_note(outcomes):
+    outcome = outcomes["puerta_abarrotada"]
+    expected = ("left out venv: the folder holds more than 1,000 files: only its notebooks "
+                "are graded")
+    assert expected in outcome.notes, f"expected the note {expected!r}, found {outcome.notes}"
+
+
+def test_a_notebook_that_cannot_be_read_is_not_sent_to_a_worker_and_not_graded(outcomes):
+    outcome = outcomes["puerta_json_profundo"]
+    expected = "NOT GRADED: the notebook cannot be read: JSON nested deeper than 64 levels"
+    assert outcome.score is None and expected in outcome.notes, (
+        f"expected no score and the note {expected!r}, found {outcome.score}, {outcome.notes}")
+
+
+def test_a_notebook_that_cannot_be_read_has_no_row_in_the_gradebook(grading_run):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    folder = grading_run["folders"]["puerta_no_json"]
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+        with pytest.raises(MissingEntry):
+            gradebook.find_submission("vae_olivetti", "puerta_no_json")
+
+
 def test_a_notebook_nbgrader_refuses_is_reported_once_and_not_retried(outcomes):
     outcome = outcomes["atk_id_desconocido"]
     assert outcome.score is None

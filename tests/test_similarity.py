@@ -8,6 +8,7 @@ import sys
 import nbformat
 import pytest
 
+from adversarial import crowded_folder
 from grading import answers, course, similarity
 
 # Who hands in what: the copier takes `ana_completa`'s answers (the alternative ones).
@@ -111,3 +112,15 @@ def test_make_similarity_writes_a_page_with_the_shared_code_and_a_heat_map(class
     page = (tmp_path / "similitud.html").read_text()
     assert "<mark>" in page and "copion" in page and "<script" not in page
     assert (tmp_path / "similitud.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_folder_of_100000_files_is_compared_on_its_notebook(tmp_path):
+    folder = tmp_path / "abarrotada" / course.ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(course.filled(answers.master_solutions()), folder / course.NOTEBOOK)
+    crowded_folder(folder, None)
+    parts = similarity.solution_parts(course.ROOT / "source" / course.ASSIGNMENT /
+                                      course.NOTEBOOK)
+    found = similarity.read_submission("abarrotada", folder, parts)
+    assert found.note == "" and all(found.parts.values()), (
+        f"expected every part's code and no note, found the note {found.note!r}")
