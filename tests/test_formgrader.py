@@ -21,7 +21,7 @@ import pytest
 
 import adversarial
 import chromium
-from conftest import hidden_lines
+from conftest import autograded_notebook, hidden_lines
 from grading import course
 
 pytestmark = chromium.needs_chromium
@@ -82,6 +82,13 @@ def row_of(page, column, text):
         raise AssertionError(f"no row with {text!r} in the column {column} of {page.url}; "
                              f"the page shows:\n{page.inner_text('body')[-2000:]}") from None
     return row
+
+
+def wait_for_table(page):
+    """Waits until the formgrader's table has loaded its rows from the gradebook."""
+    page.wait_for_function("document.querySelector('#main-table') && "
+                           "!document.querySelector('#main-table').innerText.includes('Loading')",
+                           timeout=30_000)
 
 
 def assignment_button(page, column):
@@ -167,6 +174,7 @@ def test_the_review_page_shows_the_students_notebook_and_the_score_of_each_test(
     shown = dict(page.evaluate("[...document.querySelectorAll('input.score')]"
                                ".map(i => [i.id, Number(i.placeholder)])"))
     answers = page.locator(".nbgrader_cell .nbgrader-label", has_text="Student's answer").count()
+    outputs = page.locator("#notebook-container .output_area").count()
     if student == REVIEWED:
         page.locator("#build_decoder-comment").scroll_into_view_if_needed()
         chromium.screenshot(page, "formgrader_revision.png")
@@ -175,6 +183,11 @@ def test_the_review_page_shows_the_students_notebook_and_the_score_of_each_test(
     assert shown == pytest.approx(expected), (
         f"{student}'s review page shows the scores {shown}; the gradebook holds {expected}")
     assert answers == 7, f"expected the student's 7 answers on the page, found {answers}"
+    graded = nbformat.read(autograded_notebook(instructor_lab.root, student), 4)
+    expected_outputs = sum(len(cell.get("outputs", [])) for cell in graded.cells)
+    assert outputs == expected_outputs, (
+        f"expected the {expected_outputs} outputs of {student}'s autograded notebook on the "
+        f"page (its errors, what it printed), found {outputs}")
 
 
 def test_no_script_of_the_student_runs_in_the_review_page(browser, instructor_lab, course_loop):
@@ -190,6 +203,21 @@ def test_no_script_of_the_student_runs_in_the_review_page(browser, instructor_la
     assert dialogs == [] and left["handlers"] == 0 and left["links"] == 0, (dialogs, left)
     assert figures >= 1, "the student's figure does not show"
     assert "texto del alumno" in text and "negrita del alumno" in text and "Mis notas" in text
+
+
+@pytest.mark.parametrize("path, rows", [
+    ("manage_students", 4), (f"gradebook/{course.ASSIGNMENT}/{course.ASSIGNMENT}", 4)])
+def test_the_students_and_gradebook_pages_list_the_whole_class(browser, instructor_lab,
+                                                                course_loop, path, rows):
+    page = open_formgrader(browser, instructor_lab, path)
+    wait_for_table(page)
+    found = page.locator("#main-table tr").count()
+    text = page.inner_text("#main-table")
+    page.close()
+    assert found == rows, f"expected {rows} students on {path}, found {found} rows:\n{text}"
+    if path == "manage_students":
+        for student in (*course.demo_submissions(), STUDENT):
+            assert student in text, f"{student} is not on the students page:\n{text}"
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +241,7 @@ def test_no_students_name_or_id_runs_a_script_in_a_formgrader_page(
         page = browser.new_page()
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(instructor_lab.url(f"formgrader/{path}"))
-        page.locator("#main-table tr").first.wait_for(timeout=30_000)
+        wait_for_table(page)
     page.wait_for_timeout(1000)
     ran, text = page.evaluate("window.__alumno === undefined ? null : window.__alumno"), \
         page.inner_text("body")
