@@ -24,9 +24,12 @@
   cell for 30 s more);
 * does not run the course's cells that nothing grades and that would only cost time (the
   showcase at the end, `SandboxedExecute.skip_cells`);
-* grades a notebook whose kernel died, or hung in a cell that ignored nbgrader's interrupt: the
-  cells it ran keep their results, the graded cells after it fail with a message (nbgrader
-  alone would skip the student).
+* grades a notebook whose kernel died (a native crash, the memory limit): the cell gets a
+  Spanish note saying why (the cgroup's OOM count, the exit signal), and a fresh kernel with
+  the same seed runs the cells again but the tests up to the next part and grades from there,
+  at most `SandboxedExecute.restarts` times within the time limit (nbgrader alone would skip
+  the student); and a notebook whose kernel hung in a cell that ignored nbgrader's interrupt:
+  the cells it ran keep their results, the graded cells after it fail with a message.
 
 Where bubblewrap is missing or cannot make namespaces, autograde stops before grading with one
 sentence (`RequireSandbox`). `--Sandbox.isolate=False` (or `c.Sandbox.isolate = False`) grades
@@ -58,6 +61,7 @@ from jupyter_client.launcher import launch_kernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
+import nbformat
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Any, Bool, Integer, Unicode, default
@@ -192,6 +196,17 @@ class Cgroup:
             return None
         return cgroup
 
+    def oom_killed(self):
+        """Whether the kernel's memory limit killed a process of this cgroup."""
+        for folder in self.folders:
+            for name in ("memory.events", "memory.oom_control"):  # v2, v1
+                with contextlib.suppress(OSError, ValueError):
+                    for line in (folder / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and int(value) > 0:
+                            return True
+        return False
+
     def prefix(self):
         """A command prefix that enters the cgroup, then runs the rest of the command."""
         enter = " && ".join(f"echo $$ > {folder / 'cgroup.procs'}" for folder in self.folders)
@@ -227,9 +242,9 @@ class KernelSandbox:
     made, and the bwrap command around the kernel. It is started before its student is known
     (KernelPool) and serves one student only: `receive` gives it that student's files."""
 
-    def __init__(self, folder_name, enabled):
+    def __init__(self, folder_name, enabled, seed=None):
         self.enabled = enabled
-        self.seed = secrets.randbelow(1 << 31)
+        self.seed = secrets.randbelow(1 << 31) if seed is None else seed
         self.deadline = self.time_limit = None  # set by `receive`
         self.out_of_time = False
         self._scratch = tempfile.TemporaryDirectory(prefix="calificacion-")
@@ -412,6 +427,23 @@ class KernelSandbox:
         if self.enabled and self.kernel_pid is not None:
             send(self.stop_strays(), signal.SIGKILL)
 
+    def why_it_died(self):
+        """(English for the log, Spanish for the student) of what ended a kernel that died:
+        the cgroup's OOM kill, or the signal or exit status of the sandbox's process."""
+        if self.cgroup and self.cgroup.oom_killed():
+            gib = SANDBOX_MEMORY >> 30
+            return (f"over the {gib} GiB memory limit",
+                    f"superó el límite de memoria de {gib} GiB")
+        try:
+            code = self.process.wait(timeout=5) if self.process else None
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is not None and (code < 0 or code > 128):  # bwrap: 128 + the child's signal
+            number = -code if code < 0 else code - 128
+            name = signal.Signals(number).name if number in set(signal.Signals) else "?"
+            return (f"signal {number}, {name}", f"un fallo nativo (señal {number}, {name})")
+        return (f"exit status {code}", f"el proceso terminó (código de salida {code})")
+
     def close(self):
         """Ends the sandbox: its kernel (if still running), its cgroup, its scratch folder."""
         self.stopped.set()
@@ -500,9 +532,9 @@ class KernelPool:
         self.lock = threading.Lock()
         atexit.register(self.close)
 
-    def _launch(self, kind, ahead):
+    def _launch(self, kind, ahead, seed=None):
         folder_name, kernel_name, enabled = kind
-        sandbox = KernelSandbox(folder_name, enabled)
+        sandbox = KernelSandbox(folder_name, enabled, seed)
         try:
             return sandbox.start(kernel_name, ahead)
         except BaseException:
@@ -525,6 +557,11 @@ class KernelPool:
             if sandbox is not None:
                 sandbox.close()
         return self.launcher.submit(self._launch, kind, False).result()
+
+    def again(self, kind, seed):
+        """A new sandbox for the same student, whose kernel died: started now, with the seed
+        of the kernel it replaces (the hidden tests' inputs stay the same)."""
+        return self.launcher.submit(self._launch, kind, False, seed).result()
 
     def prepare(self, kind):
         """Starts the spare for the next student (at most one waits)."""
@@ -605,6 +642,11 @@ class SandboxedExecute(Sandbox, Execute):
 
     prestart = Bool(True, help="Start the next student's kernel in its sandbox while this "
                     "student's notebook runs (KernelPool).").tag(config=True)
+    restarts = Integer(3, help="Fresh kernels one notebook may get after its kernel died (a "
+                       "native crash, the memory limit): the part where it died scores 0, the "
+                       "notebook's cells but the tests run again up to the next part, and "
+                       "grading goes on from there, within the notebook's time limit."
+                       ).tag(config=True)
     skip_cells = Unicode("", help="A regular expression: the locked course cells that grade "
                          "nothing and whose grade_id it matches are not run (their outputs "
                          "stay empty). A student cannot skip a test cell this way: nbgrader "
@@ -639,16 +681,7 @@ class SandboxedExecute(Sandbox, Execute):
         for path, why in submission_files.summary(self._sandbox.left_out):
             self.log.warning("Left out of the sandbox of %s: %s is %s", student, path, why)
         try:
-            return super().preprocess(nb, resources, km)
-        except (DeadKernelError, CellTimeoutError) as error:
-            # The student's own failure: graded, the cells after it score 0.
-            why, message = self._kernel_end(error)
-            self.log.warning("The kernel of %s %s in cell %s: the graded cells after it "
-                             "score 0", student, why, self._cell_index)
-            cell = nb.cells[self._cell_index]
-            cell.setdefault("outputs", []).append(new_output(
-                "error", ename=type(error).__name__, evalue=message, traceback=[message]))
-            return nb, resources
+            return self._with_restarts(nb, resources, km, student)
         except Exception:
             self.log.error("The kernel of %s failed; its last output lines:\n%s", student,
                            self._sandbox.output_tail())
@@ -666,7 +699,71 @@ class SandboxedExecute(Sandbox, Execute):
                                  student)
             self._sandbox = None
 
-    def _kernel_end(self, error):
+    def _with_restarts(self, nb, resources, km, student):
+        """Runs the notebook; where its kernel dies (the student's own failure), the cell gets
+        a Spanish note, and, within `restarts` and the time limit, a fresh kernel with the same
+        seed runs the cells again but the tests and those that killed a kernel, up to the next
+        part, then the rest. Where it may not, the graded cells after it score 0."""
+        first_cells = {index for index, cell in enumerate(nb.cells)
+                       if cell.metadata.get("nbgrader", {}).get("solution")}
+        start, dead, restarts = 0, set(), 0
+        while True:
+            view, where = self._resumed(nb, start, dead)
+            try:
+                super().preprocess(view, resources, km)
+                return nb, resources
+            except (DeadKernelError, CellTimeoutError) as error:
+                index = where[self._cell_index]
+                dead.add(index)
+                following = min((k for k in first_cells if k > max(index, start - 1)),
+                                default=None)
+                left = self._sandbox.deadline - time.monotonic()
+                again = (isinstance(error, DeadKernelError) and not self._sandbox.out_of_time
+                         and following is not None and restarts < self.restarts and left > 10)
+                why, message = self._kernel_end(error, again)
+                if index >= start:  # (a cell run again keeps its first run's outputs)
+                    nb.cells[index].setdefault("outputs", []).append(new_output(
+                        "error", ename=type(error).__name__, evalue=message,
+                        traceback=[message]))
+                # ("died (signal 11, SIGSEGV)" -> "died in cell 40 (signal 11, SIGSEGV)")
+                what = (why.replace("died (", f"died in cell {index} (", 1)
+                        if why.startswith("died (") else f"{why} in cell {index}")
+                if not again:
+                    self.log.warning("The kernel of %s %s: the graded cells after it score 0",
+                                     student, what)
+                    return nb, resources
+                restarts += 1
+                self.log.warning("The kernel of %s %s: a fresh kernel grades from cell %s on "
+                                 "(restart %s of %s)", student, what, following, restarts,
+                                 self.restarts)
+                seed = self._sandbox.seed
+                self._sandbox.close()
+                self._sandbox = kernel_pool().again(self._kind, seed)
+                self._sandbox.receive(resources["metadata"]["path"], left)
+                start = following
+
+    def _resumed(self, nb, start, dead):
+        """(the notebook to run, [index in nb of each of its cells]): from `start` on, the
+        notebook's own cells (their outputs land in nb); before it, copies of the cells that
+        are neither tests nor cells that killed a kernel, run again for their definitions
+        (their outputs are dropped)."""
+        if start == 0:
+            return nb, list(range(len(nb.cells)))
+        again = [index for index, cell in enumerate(nb.cells[:start])
+                 if cell.cell_type == "code" and index not in dead and not (
+                     cell.metadata.get("nbgrader", {}).get("grade")
+                     and not cell.metadata.get("nbgrader", {}).get("solution"))]
+        cells = []
+        for index in again:
+            copy = nbformat.from_dict(nb.cells[index])
+            copy.outputs = []
+            cells.append(copy)
+        view = nbformat.from_dict({**nb, "cells": []})
+        view.metadata = nb.metadata
+        view.cells = cells + nb.cells[start:]
+        return view, again + list(range(start, len(nb.cells)))
+
+    def _kernel_end(self, error, again=False):
         """(what the log says, what the student reads) of a kernel that ended the run."""
         if self._sandbox.out_of_time:
             return (f"was stopped at the time limit ({self.time_limit} s)",
@@ -676,7 +773,11 @@ class SandboxedExecute(Sandbox, Execute):
             return ("did not answer the interrupt after the cell timeout",
                     f"Esta celda no terminó en {self.timeout} s y no atendió la interrupción: "
                     "el kernel se detuvo aquí.")
-        return "died", "El kernel terminó durante esta celda (¿os._exit, memoria o señal?)."
+        english, spanish = self._sandbox.why_it_died()
+        then = ("las partes siguientes se califican con un kernel nuevo" if again else
+                "las celdas calificadas que siguen no puntúan")
+        return (f"died ({english})",
+                f"El kernel se detuvo en esta celda: {spanish}. Esta parte no puntúa; {then}.")
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()

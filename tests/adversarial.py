@@ -78,6 +78,14 @@ class Case:
     graded: bool = True  # False: nbgrader has no notebook of the student's to grade
 
 
+# 6 GiB, a page at a time: past the sandbox's cgroup (4 GiB), within its address space (8 GiB).
+BALLOON = """import numpy as np
+
+def build_decoder(latent_dim):
+    bloques = [np.ones(256 << 20, dtype=np.uint8) for _ in range(24)]
+    return bloques
+"""
+
 CASES = {
     "adv_crash": Case("build_encoder raises ValueError",
                       lambda: with_part("build_encoder", "def build_encoder(latent_dim):\n"
@@ -97,6 +105,10 @@ CASES = {
                                               "def face_interpolation(encoder, decoder, face1, face2, "
                                               "num_steps):\n    os._exit(1)\n"),
                             ("face_interpolation",)),
+    # A kernel that dies costs only the part where it died: a fresh kernel grades the next parts.
+    "adv_memoria": Case("build_decoder allocates 6 GiB, past the sandbox's 4 GiB: the kernel "
+                        "dies (twice: a given cell calls it again), its later parts are graded",
+                        lambda: with_part("build_decoder", BALLOON), ("build_decoder",)),
     "adv_flood": Case("reconstruct_faces prints 20 MB (correct otherwise)",
                       lambda: with_part("reconstruct_faces", MASTER["reconstruct_faces"].replace(
                           "    mean, logvar = encoder(test_image)",
@@ -527,6 +539,15 @@ DOORS = {
     "puerta_json_profundo": Case(
         "the notebook's JSON nests 100,000 levels deep: NOT GRADED, its grade blank, not 0",
         lambda: course.filled({}), ALL_PARTS, plant=deep_notebook, graded=False),
+    "puerta_segfault": Case(
+        "reconstruct_faces crashes natively (a segmentation fault): face_interpolation, after "
+        "it, is graded by a fresh kernel",
+        attack("reconstruct_faces", """
+            import ctypes
+
+            def reconstruct_faces(encoder, decoder, test_image):
+                return ctypes.string_at(0)
+            """), ("reconstruct_faces",)),
     "puerta_mensaje_profundo": Case(
         "build_encoder sends a kernel message nested 200,000 levels deep",
         lambda: with_part("build_encoder", MASTER["build_encoder"] + DEEP_MESSAGE),

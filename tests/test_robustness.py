@@ -1,4 +1,6 @@
 """What a real class hands in, graded by the same real `nbgrader autograde` run."""
+import os
+
 import pytest
 
 from adversarial import CASES
@@ -40,6 +42,26 @@ def test_a_dead_kernel_is_graded_and_logged(graded, outcomes):
     not_graded = [other for other in graded
                   if (other not in CASES or CASES[other].graded) and not scores(graded, other)]
     assert not_graded == [], f"these students were not graded: {not_graded}"
+
+
+def test_a_native_crash_leaves_a_spanish_note_with_its_signal_in_its_cell(graded):
+    notebook = autograded_notebook(graded["puerta_segfault"], "puerta_segfault").read_text()
+    expected = "El kernel se detuvo en esta celda: un fallo nativo (señal 11, SIGSEGV)"
+    assert expected in notebook, f"expected {expected!r} in the autograded notebook"
+
+
+def test_a_kernel_over_the_memory_limit_leaves_a_spanish_note_in_its_cell(graded):
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox's memory limit is a cgroup's, made as root")
+    notebook = autograded_notebook(graded["adv_memoria"], "adv_memoria").read_text()
+    expected = "El kernel se detuvo en esta celda: superó el límite de memoria de 4 GiB"
+    assert expected in notebook, f"expected {expected!r} in the autograded notebook"
+
+
+def test_a_kernel_that_dies_is_replaced_by_a_fresh_one_and_logged(outcomes):
+    log = outcomes["puerta_segfault"].log
+    assert "a fresh kernel grades from cell" in log and "(restart 1 of 3)" in log, (
+        f"expected the restart in the log, found:\n{log[-2000:]}")
 
 
 def test_a_student_whose_notebook_was_left_out_is_reported_not_graded(outcomes):
