@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 import chromium
+import test_accessibility as accessibility
 from grading import answers, course
 
 pytestmark = chromium.needs_chromium
@@ -157,6 +158,31 @@ def test_running_the_completed_notebook_shows_every_figure(completed_page):
     completed_page.locator(".jp-MarkdownCell", has_text="De una persona a otra").first \
         .scroll_into_view_if_needed()
     screenshot(completed_page, "vitrina.png")
+
+
+# The notebook's own content, as JupyterLab renders it: its markdown and its outputs (JupyterLab's
+# chrome is not the course's).
+NOTEBOOK_CONTENT = {"include": [".jp-RenderedMarkdown", ".jp-OutputArea-output"]}
+
+
+def test_the_notebooks_rendered_content_has_no_serious_or_critical_accessibility_violation(
+        completed_page):
+    """axe-core (tests/test_accessibility.py) on the completed notebook after Run All Cells:
+    its headings, tables, formulas and figures."""
+    accessibility.needs_axe()
+    found = accessibility.blocking("notebook in JupyterLab",
+                                   accessibility.check(completed_page, NOTEBOOK_CONTENT))
+    assert found == [], ("expected no serious or critical axe-core violation in the notebook's "
+                         "rendered markdown and outputs; found:\n  " + "\n  ".join(found))
+
+
+def test_every_figure_of_the_completed_notebook_is_described_in_spanish(completed_page):
+    alts = completed_page.locator(".jp-OutputArea-output img").evaluate_all(
+        "images => images.map(i => i.getAttribute('alt') || '')")
+    assert len(alts) == len(FIGURES) and all(len(alt) > 40 for alt in alts), (
+        f"expected each of the {len(FIGURES)} figures ({', '.join(FIGURES)}) with a description "
+        f"of a sentence or more in its alt text; found {alts}")
+    assert not any(accessibility.PLACEHOLDER in alt for alt in alts), alts
 
 
 def test_validate_button_passes_the_completed_notebook(browser, lab):
