@@ -10,8 +10,11 @@ grade (its notebook was a link). For each such student the course keeps one line
 * in MARKER, beside the submission (submitted/<student>/.left_out_by_grader/<assignment>/),
   which `nbgrader export` reads (grading/lms_export.py): the grade is left blank in grades.csv
   and in the LMS files, and the reason printed;
-* in the student's feedback folder, a short Spanish page (FEEDBACK_PAGE): the notebook could
-  not be read, why, and what to do.
+* in the student's feedback folder, a short Spanish page named as the notebook's feedback
+  (vae_olivetti.html), with the submission's timestamp.txt and submission_secret.txt beside it
+  as generate_feedback leaves them: `nbgrader release_feedback` releases it and the student's
+  `fetch_feedback` finds it like any feedback: the notebook could not be read, why, and what to
+  do.
 
 Grading the student again clears all three first. The reasons are the course's own words, never
 text taken from the student's file.
@@ -20,13 +23,17 @@ import html
 import json
 import os
 import pathlib
+import secrets
+import stat
 
 import nbformat
 
 from grading.submission_files import LEFT_OUT_FOLDER
 
 MARKER = "NOT_GRADED.txt"
-FEEDBACK_PAGE = "no_calificado.html"
+NOTEBOOK = "vae_olivetti.ipynb"
+# What release_feedback reads beside each page (copied from the submission, at most this long).
+BESIDE_THE_PAGE, BESIDE_BYTES = ("timestamp.txt", "submission_secret.txt"), 4096
 
 # JSON nested deeper than this is no notebook: nbformat's own deepest is about 10 levels (an
 # output's data, a widget state a little more). Python's JSON decoder would recurse much deeper.
@@ -90,26 +97,50 @@ def aside(course, student, assignment):
     return pathlib.Path(course) / "submitted" / student / LEFT_OUT_FOLDER / assignment
 
 
-def feedback_page(course, student, assignment):
-    return pathlib.Path(course) / "feedback" / student / assignment / FEEDBACK_PAGE
+def feedback_page(course, student, assignment, notebook=NOTEBOOK):
+    return (pathlib.Path(course) / "feedback" / student / assignment /
+            (pathlib.Path(notebook).stem + ".html"))
 
 
-def record(course, student, assignment, reason, notebook="vae_olivetti.ipynb"):
-    """Keeps the reason beside the submission and writes the student's Spanish page."""
+def small_file(path):
+    """The text of a small regular file of the submission, or None (never a link)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        content = stream.read(BESIDE_BYTES + 1)
+    return content.decode("utf-8", "replace") if len(content) <= BESIDE_BYTES else None
+
+
+def record(course, student, assignment, reason, notebook=NOTEBOOK):
+    """Keeps the reason beside the submission and writes the student's Spanish page, with what
+    release_feedback reads beside it."""
     marker = aside(course, student, assignment) / MARKER
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(reason + "\n", encoding="utf-8")
-    page = feedback_page(course, student, assignment)
+    page = feedback_page(course, student, assignment, notebook)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(spanish_page(reason, notebook), encoding="utf-8")
+    submitted = pathlib.Path(course) / "submitted" / student / assignment
+    for name in BESIDE_THE_PAGE:
+        text = small_file(submitted / name)
+        if text is None:  # (release_feedback needs both; the student cannot fetch it then)
+            text = secrets.token_hex(64) if name == "submission_secret.txt" else ""
+        (page.parent / name).write_text(text, encoding="utf-8")
 
 
-def clear(course, student, assignment):
-    """Before a student is graded again: no reason kept from an earlier grading."""
-    for path in (aside(course, student, assignment) / MARKER,
-                 feedback_page(course, student, assignment)):
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
+def clear(course, student, assignment, notebook=NOTEBOOK):
+    """Before a student is graded again: no reason kept from an earlier grading, and not its
+    page (generate_feedback writes the student's page again)."""
+    marker = aside(course, student, assignment) / MARKER
+    if marker.is_file() and not marker.is_symlink():
+        page = feedback_page(course, student, assignment, notebook)
+        if page.is_file() and not page.is_symlink():
+            page.unlink()
+        marker.unlink()
 
 
 def not_graded(course, assignment):

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import adversarial
-from grading import answers, course
+from grading import answers, course, not_graded
 
 MASTER = nbformat.read(course.ROOT / "source" / course.ASSIGNMENT / course.NOTEBOOK, 4)
 
@@ -281,7 +281,9 @@ def feedback(graded, grading_run):
     for student, folder in graded.items():
         page = (folder / "feedback" / student / course.ASSIGNMENT /
                 course.NOTEBOOK.replace(".ipynb", ".html"))
-        if page.exists():  # a student nbgrader could not grade has no feedback
+        # A student the grader could not grade has no feedback, or only the page that says so
+        # (grading/not_graded.py).
+        if page.exists() and student not in not_graded.not_graded(folder, course.ASSIGNMENT):
             pages[student] = page.read_text(encoding="utf-8")
     return pages
 

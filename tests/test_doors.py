@@ -133,9 +133,19 @@ def test_a_notebook_not_graded_leaves_no_score_in_the_gradebook(doors_run):
     assert set(scores.values()) <= {None}, f"expected no score, found {scores}"
 
 
+def test_release_feedback_releases_the_spanish_page_of_a_notebook_not_graded(doors_run,
+                                                                             tmp_path):
+    folder = doors_run["folders"]["puerta_no_json"]
+    course.nbgrader("release_feedback", course.ASSIGNMENT, f"--Exchange.root={tmp_path}",
+                    "--student=puerta_no_json", course=folder)
+    released = list(tmp_path.rglob("*.html"))
+    assert len(released) == 1 and "no se pudo calificar" in released[0].read_text(), (
+        f"expected the Spanish page released into the exchange, found {released}")
+
+
 def test_a_notebook_not_graded_gets_a_spanish_page_in_its_feedback_folder(doors_run):
     page = (doors_run["folders"]["puerta_json_profundo"] / "feedback" / "puerta_json_profundo" /
-            course.ASSIGNMENT / "no_calificado.html")
+            course.ASSIGNMENT / course.NOTEBOOK.replace(".ipynb", ".html"))
     text = page.read_text() if page.exists() else ""
     assert "Tu entrega no se pudo calificar" in text and "anidado" in text, (
         f"expected a Spanish page saying why at {page}, found {text[:300]!r}")

@@ -38,6 +38,18 @@ def test_the_students_page_says_in_spanish_why_and_what_to_do(tmp_path):
         assert text in page, f"expected {text!r} in the page:\n{page}"
 
 
+def test_the_page_has_what_release_feedback_reads_beside_it_from_the_submission(tmp_path):
+    submitted = tmp_path / "submitted" / "ana" / course.ASSIGNMENT
+    submitted.mkdir(parents=True)
+    (submitted / "timestamp.txt").write_text(course.TIMESTAMP)
+    (submitted / "submission_secret.txt").write_text("secreto")
+    not_graded.record(tmp_path, "ana", course.ASSIGNMENT, not_graded.NO_NOTEBOOK)
+    folder = not_graded.feedback_page(tmp_path, "ana", course.ASSIGNMENT).parent
+    found = {name: (folder / name).read_text() for name in not_graded.BESIDE_THE_PAGE}
+    expected = {"timestamp.txt": course.TIMESTAMP, "submission_secret.txt": "secreto"}
+    assert found == expected, f"expected {expected}, found {found}"
+
+
 def test_grading_again_clears_the_reason_and_the_page(tmp_path):
     not_graded.record(tmp_path, "ana", course.ASSIGNMENT, not_graded.NO_NOTEBOOK)
     not_graded.clear(tmp_path, "ana", course.ASSIGNMENT)
