@@ -91,9 +91,11 @@ c.HTMLExporter.extra_template_basedirs = [os.path.join(HERE, "grading", "templat
                                           FORMGRADER_TEMPLATES]
 c.HTMLExporter.extra_template_paths = [FORMGRADER_TEMPLATES]  # for 'formgrade/index.html.j2'
 # No student script in any page: nbconvert renders no JavaScript output, and the HTML of the
-# markdown and the outputs goes through the course's clean_html.
+# markdown and the outputs goes through the course's clean_html (in the formgrader's review
+# page, without ids and classes: nbgrader finds its score boxes by id).
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"clean_html": "grading.html_pages.clean_html"}
+c.HTMLExporter.filters = {"clean_html": "grading.html_pages.clean_html_for_review"}
+c.FeedbackExporter.filters = {"clean_html": "grading.html_pages.clean_html"}
 
 # `nbgrader export` writes nbgrader's grades.csv as before, or, with one option, the file that
 # Canvas or Moodle imports (grading/lms_export.py): --CourseExport.lms=canvas (or moodle), from

@@ -60,11 +60,28 @@ def allowed_attribute(tag, name, value):
     return True
 
 
+def clean_html_for_review(html):
+    """`clean_html` for the formgrader's review page, where the student's HTML also loses its
+    `id` and `class` attributes: nbgrader's script finds each test's score and extra-credit
+    boxes by id (`#<grade_id>`), so an element of the student's with that id, placed before the
+    box, would take the instructor's marks (saved nowhere, without a word); and the page's
+    Bootstrap classes would let a student's element cover the page's own."""
+    return _clean(html, review_attribute)
+
+
+def review_attribute(tag, name, value):
+    return name not in ("id", "class") and allowed_attribute(tag, name, value)
+
+
 def clean_html(html):
     """The `clean_html` filter of both pages' templates (in place of nbconvert's, which escapes
     paragraphs and headings): keeps TAGS with their ATTRIBUTES, URLs of http, https and
     mailto (and PNG, JPEG or GIF data in an image), plain CSS properties; escapes the rest."""
+    return _clean(html, allowed_attribute)
+
+
+def _clean(html, attributes):
     html = html.decode() if isinstance(html, bytes) else str(html)
-    return bleach.clean(html, tags=TAGS, attributes=allowed_attribute,
+    return bleach.clean(html, tags=TAGS, attributes=attributes,
                         protocols={"http", "https", "mailto", "data"},
                         css_sanitizer=CSSSanitizer(), strip_comments=True)

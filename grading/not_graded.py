@@ -28,12 +28,12 @@ import stat
 
 import nbformat
 
-from grading.submission_files import LEFT_OUT_FOLDER
+from grading.submission_files import LEFT_OUT_FOLDER, NBGRADERS_FILES, NBGRADERS_FILE_BYTES
 
 MARKER = "NOT_GRADED.txt"
 NOTEBOOK = "vae_olivetti.ipynb"
 # What release_feedback reads beside each page (copied from the submission, at most this long).
-BESIDE_THE_PAGE, BESIDE_BYTES = ("timestamp.txt", "submission_secret.txt"), 4096
+BESIDE_THE_PAGE, BESIDE_BYTES = NBGRADERS_FILES, NBGRADERS_FILE_BYTES
 
 # JSON nested deeper than this is no notebook: nbformat's own deepest is about 10 levels (an
 # output's data, a widget state a little more). Python's JSON decoder would recurse much deeper.

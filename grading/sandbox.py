@@ -717,9 +717,10 @@ class SandboxedExecute(Sandbox, Execute):
                 dead.add(index)
                 following = min((k for k in first_cells if k > max(index, start - 1)),
                                 default=None)
-                left = self._sandbox.deadline - time.monotonic()
+                deadline = self._sandbox.deadline  # the notebook's, kept across restarts
                 again = (isinstance(error, DeadKernelError) and not self._sandbox.out_of_time
-                         and following is not None and restarts < self.restarts and left > 10)
+                         and following is not None and restarts < self.restarts
+                         and deadline - time.monotonic() > 10)
                 why, message = self._kernel_end(error, again)
                 if index >= start:  # (a cell run again keeps its first run's outputs)
                     nb.cells[index].setdefault("outputs", []).append(new_output(
@@ -739,7 +740,10 @@ class SandboxedExecute(Sandbox, Execute):
                 seed = self._sandbox.seed
                 self._sandbox.close()
                 self._sandbox = kernel_pool().again(self._kind, seed)
-                self._sandbox.receive(resources["metadata"]["path"], left)
+                # What is left of the time limit once the new kernel is up (finding why the
+                # old one died and starting this one count against the notebook too).
+                self._sandbox.receive(resources["metadata"]["path"],
+                                      max(1.0, deadline - time.monotonic()))
                 start = following
 
     def _resumed(self, nb, start, dead):

@@ -45,9 +45,10 @@ MAX_FILES = 1_000
 LEFT_OUT_FOLDER = ".left_out_by_grader"
 # Skipped without a note: nbgrader's own default ignores, and our folder.
 SKIPPED = {".ipynb_checkpoints", "__pycache__", LEFT_OUT_FOLDER}
-# nbgrader's own file at a submission's top, kept with the notebooks in a folder over a limit
-# (the submission's time: late penalties), when it is a small regular file.
-TIMESTAMP, TIMESTAMP_BYTES = "timestamp.txt", 4096
+# nbgrader's own small files at a submission's top, kept with the notebooks in a folder over a
+# limit when they are small regular files: the submission's time (late penalties) and the
+# secret `nbgrader submit` leaves, which release_feedback needs for every student it releases.
+NBGRADERS_FILES, NBGRADERS_FILE_BYTES = ("timestamp.txt", "submission_secret.txt"), 4096
 KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
 NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -247,7 +248,8 @@ def read_submission(folder, max_bytes=MAX_BYTES, contents=True, notebooks=(),
 
 
 def kept_beside_notebooks(path, info):
-    return path == TIMESTAMP and stat.S_ISREG(info.st_mode) and info.st_size <= TIMESTAMP_BYTES
+    return (path in NBGRADERS_FILES and stat.S_ISREG(info.st_mode)
+            and info.st_size <= NBGRADERS_FILE_BYTES)
 
 
 def _within(regular, left_out, max_bytes):

@@ -421,7 +421,9 @@ def heavy_extra_file(folder, classmate):
 
 def crowded_folder(folder, classmate, folders=100, files=1_000):
     """A virtual environment handed in by mistake: venv/ with 100,000 one-byte files (in 100
-    folders), a few MB in all, far under the size limit (made in about 1.5 s)."""
+    folders), a few MB in all, far under the size limit (made in about 1.5 s); beside the
+    notebook, the secret `nbgrader submit` leaves, which release_feedback needs."""
+    (folder / "submission_secret.txt").write_text("secreto de la entrega")
     for k in range(folders):
         inner = folder / "venv" / f"paquete_{k}"
         inner.mkdir(parents=True)

@@ -172,7 +172,7 @@ def test_a_folder_of_100000_files_is_graded_without_them_with_one_log_line(doors
 def test_a_crowd_left_out_is_moved_beside_the_submission_out_of_nbgraders_walk(doors_run):
     student = doors_run["folders"]["puerta_abarrotada"] / "submitted" / "puerta_abarrotada"
     assert sorted(path.name for path in (student / course.ASSIGNMENT).iterdir()) == [
-        "timestamp.txt", course.NOTEBOOK]
+        "submission_secret.txt", "timestamp.txt", course.NOTEBOOK]
     aside = student / LEFT_OUT_FOLDER / course.ASSIGNMENT / "venv"
     assert len(list(aside.iterdir())) == 100, f"the crowd, kept whole, in {aside}"
 
@@ -241,7 +241,8 @@ def test_collect_copies_only_the_regular_files_of_a_submission_in_the_exchange(c
 def test_collect_leaves_out_a_folder_of_100000_files_with_one_log_line(collected):
     instructor, log = collected
     folder = instructor / "submitted" / "carmen" / course.ASSIGNMENT
-    assert sorted(path.name for path in folder.iterdir()) == ["timestamp.txt", course.NOTEBOOK]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "submission_secret.txt", "timestamp.txt", course.NOTEBOOK]
     found = [line for line in log.splitlines() if "Not collected from carmen" in line]
     assert len(found) == 1 and "venv is the folder holds more than 1,000 files" in found[0], (
         f"expected one line for the crowd, found {found}")

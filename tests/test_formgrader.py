@@ -309,7 +309,8 @@ def test_the_feedback_page_shows_the_comment_and_the_extra_credit_beside_the_par
     assert "build_decoder 2.0 / 15.0 incluye +2 de crédito extra" in summary, summary[:1500]
     assert ("Comentario del profesorado sobre build_decoder: La última capa debe partir de la "
             "cuarta convolución transpuesta.") in summary, summary[:3000]
-    assert "(+2 de crédito extra)" in summary
+    assert "(+2 de crédito extra) ✘ no superada" in summary, (
+        "extra credit on a failed test must not make it read as passed: " + summary[:1500])
 
 
 def fetched_feedback(student_folder):

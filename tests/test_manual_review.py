@@ -4,7 +4,7 @@ nbgrader's automatic score and comment (grading/dask_grading.py, `record`). The 
 `nbgrader autograde` is tested in the browser (tests/test_formgrader.py)."""
 import shutil
 
-from grading import course, dask_grading
+from grading import course, dask_grading, html_pages
 
 STUDENT = "beto_parcial"
 WHERE = (course.NOTEBOOK[:-6], course.ASSIGNMENT, STUDENT)
@@ -28,3 +28,14 @@ def test_recording_a_new_grading_keeps_the_instructors_comment_and_extra_credit(
     assert (comment, extra) == ("Revise la última capa.", 2.0), (
         f"expected the comment and the extra credit kept, found {comment!r} and {extra!r}")
     assert total == 67.0, f"expected 65 points plus 2 of extra credit, found {total}"
+
+
+def test_a_students_html_cannot_take_the_id_of_a_score_box_in_the_review_page():
+    """nbgrader's review page finds each test's score box by id: a student's element with that
+    id (or a heading whose text is a grade_id) placed before it would take the marks typed
+    there. The review page's cleaning drops ids and classes; the feedback page's keeps them."""
+    html = ('<span id="test_build_decoder_capas" class="score tabbable">mía</span>'
+            '<h2 id="test_vae_loss_kl">Parte 4</h2>')
+    cleaned = html_pages.clean_html_for_review(html)
+    assert cleaned == "<span>mía</span><h2>Parte 4</h2>", cleaned
+    assert 'id="test_build_decoder_capas"' in html_pages.clean_html(html)
